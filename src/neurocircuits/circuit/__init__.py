@@ -1,0 +1,18 @@
+"""The :class:`Circuit` and its builders (connectomes, geometric, random Dale, low rank, from a module)."""
+
+from neurocircuits.circuit.core import KINDS, Circuit
+from neurocircuits.circuit.names import normalise_name
+from neurocircuits.circuit.builders import (
+    degree_preserving_shuffle, from_module, geometric, low_rank, low_rank_matrix, random_dale,
+)
+from neurocircuits.circuit.connectome import (
+    CONNECTOMES, DEFAULT_CONNECTOMES, available_connectomes, from_connectome,
+)
+from neurocircuits.circuit.io import load_circuit, save_circuit
+
+__all__ = [
+    "CONNECTOMES", "Circuit", "DEFAULT_CONNECTOMES", "KINDS", "available_connectomes", "degree_preserving_shuffle",
+    "from_connectome",
+    "from_module", "geometric", "load_circuit", "low_rank", "low_rank_matrix", "normalise_name",
+    "random_dale", "save_circuit",
+]

@@ -1,0 +1,1 @@
+"""Simulators: geometric competitive refractory dynamics (reference and fast engines)."""

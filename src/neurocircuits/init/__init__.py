@@ -1,0 +1,1 @@
+"""Weight initialisers: kaiming/xavier bases, emergence-promoting init, structured inits."""

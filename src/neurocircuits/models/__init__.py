@@ -1,0 +1,1 @@
+"""Torch modules: sequence baselines, graph networks, circuit controllers."""

@@ -1,0 +1,7 @@
+"""Results tables, environment capture, plots and the Markdown report writer."""
+
+from neurocircuits.report.env import environment
+from neurocircuits.report.table import ResultTable, Summary
+from neurocircuits.report.markdown import write_report
+
+__all__ = ["ResultTable", "Summary", "environment", "write_report"]

@@ -1,0 +1,67 @@
+"""The Markdown report of a run directory.
+
+A run directory holds ``manifest.json`` (written by the experiment runner), the result
+tables as JSON/CSV, PNG figures and ``env.json``. :func:`write_report` turns it into
+``report.md``; it can be re-run at any time (``neurocircuits report DIR``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from neurocircuits.errors import DataNotFoundError
+from neurocircuits.report.table import ResultTable
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """(Re)write ``run_dir/report.md`` from the run's manifest, tables and figures."""
+    run_dir = Path(run_dir)
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise DataNotFoundError(
+            f"{run_dir} is not a neurocircuits run directory (no manifest.json); "
+            "create one with `neurocircuits run NAME --out DIR`"
+        )
+    man: dict[str, Any] = json.loads(manifest_path.read_text())
+    env = json.loads((run_dir / "env.json").read_text()) if (run_dir / "env.json").exists() else {}
+    lines = [f"# {man['experiment']}: {man.get('title', '')}".rstrip(": "), ""]
+    if man.get("description"):
+        lines += [man["description"], ""]
+    status = "complete" if man.get("complete") else "INCOMPLETE (interrupted; re-run the same command to resume)"
+    lines += [
+        f"- status: {status}",
+        f"- mode: {'quick' if man.get('quick') else 'full'}; seeds: {man.get('seeds')}",
+        f"- wall time: {man.get('wall_time_s', float('nan')):.1f} s",
+        "",
+    ]
+    for sec in man.get("text", []):
+        if sec.get("where", "top") == "top":
+            lines += [f"## {sec['heading']}", "", sec["body"].rstrip(), ""]
+    for tab in man.get("tables", []):
+        table = ResultTable.load(run_dir / tab["file"])
+        lines += [f"## {tab.get('caption') or table.title or tab['file']}", ""]
+        if tab.get("note"):
+            lines += [tab["note"], ""]
+        lines += [table.to_markdown(tab.get("by")), f"Raw rows: `{Path(tab['file']).with_suffix('.csv')}`.", ""]
+    for fig in man.get("figures", []):
+        lines += [f"### {fig.get('caption') or fig['file']}", "", f"![{fig.get('caption', '')}]({fig['file']})", ""]
+    for sec in man.get("text", []):
+        if sec.get("where") == "bottom":
+            lines += [f"## {sec['heading']}", "", sec["body"].rstrip(), ""]
+    lines += ["## Configuration", "", "```json", json.dumps(man.get("config", {}), indent=1), "```", ""]
+    if env:
+        pk = ", ".join(f"{k} {v}" for k, v in env.get("packages", {}).items())
+        lines += [
+            "## Environment", "",
+            f"- time (UTC): {env.get('time_utc')}; git commit: {env.get('git_commit')}",
+            f"- python {env.get('python')} on {env.get('platform')}",
+            f"- CPU: {env.get('cpu')} ({env.get('cpu_count')} cores, torch threads {env.get('torch_threads')}); GPU: {env.get('cuda') or 'none'}",
+            f"- packages: {pk}",
+            f"- command: `{env.get('command')}`",
+            "",
+        ]
+    out = run_dir / "report.md"
+    out.write_text("\n".join(lines))
+    return out

@@ -1,0 +1,178 @@
+"""A long-format results table and its aggregation over seeds.
+
+Experiments append one row per measured unit (a condition, a seed, a metric value...).
+The report groups rows by every column that is not a metric and not the seed, and shows
+mean, standard deviation and count of each metric over the seeds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neurocircuits.errors import ValidationError
+
+Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean, sample standard deviation and count of one metric over seeds."""
+
+    mean: float
+    std: float
+    n: int
+
+    def format(self, digits: int = 4) -> str:
+        if self.n == 0 or math.isnan(self.mean):
+            return "n/a"
+        if self.n == 1 or self.std == 0:
+            return _num(self.mean, digits)
+        return f"{_num(self.mean, digits)} ± {self.std:.2g}"
+
+
+def summarise(values: Iterable[float]) -> Summary:
+    vals = [float(v) for v in values if v is not None and not _isnan(v)]
+    n = len(vals)
+    if n == 0:
+        return Summary(float("nan"), float("nan"), 0)
+    mean = sum(vals) / n
+    var = sum((v - mean) ** 2 for v in vals) / (n - 1) if n > 1 else 0.0
+    return Summary(mean, math.sqrt(var), n)
+
+
+def _num(v: float, digits: int) -> str:
+    if float(v).is_integer() and abs(v) < 1e9:
+        return str(int(v))
+    return f"{v:.{digits}g}"
+
+
+def _isnan(v: Any) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
+@dataclass
+class ResultTable:
+    """Rows of results plus which columns are metrics.
+
+    Example:
+        >>> t = ResultTable(metrics=["acc"])
+        >>> t.add(model="mlp", seed=0, acc=0.9)
+        >>> t.add(model="mlp", seed=1, acc=0.8)
+        >>> t.aggregate()[0]["acc"].n
+        2
+    """
+
+    metrics: list[str]
+    rows: list[dict[str, Scalar]] = field(default_factory=list)
+    seed_column: str = "seed"
+    title: str = ""
+
+    def add(self, **row: Scalar) -> None:
+        """Append one row; every metric column must be numeric (NaN allowed for n/a)."""
+        for m in self.metrics:
+            if m in row and row[m] is not None and not isinstance(row[m], (int, float)):
+                raise ValidationError(f"metric {m!r} must be a number, got {row[m]!r}")
+        self.rows.append({k: _plain(v) for k, v in row.items()})
+
+    def extend(self, rows: Iterable[Mapping[str, Scalar]]) -> None:
+        for r in rows:
+            self.add(**r)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def columns(self) -> list[str]:
+        cols: list[str] = []
+        for r in self.rows:
+            cols.extend(c for c in r if c not in cols)
+        return cols
+
+    @property
+    def keys(self) -> list[str]:
+        """Columns that identify a condition (everything but metrics and the seed)."""
+        return [c for c in self.columns if c not in self.metrics and c != self.seed_column]
+
+    def where(self, **match: Scalar) -> "ResultTable":
+        rows = [r for r in self.rows if all(r.get(k) == v for k, v in match.items())]
+        return ResultTable(list(self.metrics), rows, self.seed_column, self.title)
+
+    def values(self, metric: str, **match: Scalar) -> list[float]:
+        return [float(r[metric]) for r in self.where(**match).rows
+                if r.get(metric) is not None and not _isnan(r.get(metric))]
+
+    def aggregate(self, by: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Group rows by ``by`` (default: :attr:`keys`) and summarise each metric."""
+        by = list(self.keys if by is None else by)
+        groups: dict[tuple, list[dict[str, Scalar]]] = {}
+        for r in self.rows:
+            groups.setdefault(tuple(r.get(k) for k in by), []).append(r)
+        out = []
+        for key, rows in groups.items():
+            agg: dict[str, Any] = dict(zip(by, key))
+            for m in self.metrics:
+                if any(m in r for r in rows):
+                    agg[m] = summarise(r.get(m) for r in rows)  # type: ignore[misc]
+            out.append(agg)
+        return out
+
+    def to_markdown(self, by: Sequence[str] | None = None, digits: int = 4) -> str:
+        """Markdown table of the aggregate: ``mean ± sd`` over seeds, with the count."""
+        agg = self.aggregate(by)
+        if not agg:
+            return "_(no rows)_\n"
+        keys = list(self.keys if by is None else by)
+        metrics = [m for m in self.metrics if any(m in a for a in agg)]
+        ns = {a[m].n for a in agg for m in metrics if m in a}
+        head = keys + metrics + (["n"] if ns else [])
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for a in agg:
+            n = max((a[m].n for m in metrics if m in a), default=0)
+            cells = [_fmt(a.get(k)) for k in keys]
+            cells += [a[m].format(digits) if m in a else "" for m in metrics]
+            cells.append(str(n))
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines) + "\n"
+
+    # --- persistence -------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "metrics": self.metrics, "seed_column": self.seed_column,
+                "rows": self.rows}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "ResultTable":
+        return cls(list(data["metrics"]), [dict(r) for r in data["rows"]],
+                   data.get("seed_column", "seed"), data.get("title", ""))
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.write_text(json.dumps(self.to_json(), indent=1, default=str))
+        with open(path.with_suffix(".csv"), "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=self.columns)
+            w.writeheader()
+            w.writerows(self.rows)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ResultTable":
+        return cls.from_json(json.loads(Path(path).read_text()))
+
+
+def _plain(v: Any) -> Scalar:
+    """Turn numpy / torch scalars into plain Python values so rows serialise to JSON."""
+    if v is None or isinstance(v, (str, bool, int, float)):
+        return v
+    if hasattr(v, "item"):
+        return v.item()
+    return str(v)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return "" if v is None else str(v)
