@@ -11,6 +11,8 @@ Conventions (used everywhere in neurocircuits):
   constructor checks this.
 - ``sign`` per neuron: +1 excitatory, -1 inhibitory, 0 unknown or mixed.
 - At most one edge per (pre, post, kind); builders merge parallel synapses.
+- Edges are stored in canonical order, sorted by (kind, pre, post): two circuits with the
+  same synapses are equal whatever order the edges were given in.
 """
 
 from __future__ import annotations
@@ -154,6 +156,10 @@ class Circuit:
                     raise ValidationError(
                         f"electrical synapses must be symmetric: {names[a]}->{names[b]} has weight {val} "
                         f"but {names[b]}->{names[a]} has {fwd.get((b, a))}")
+        order = np.lexsort((post_a, pre_a, k))
+        pre_a, post_a, w, k = pre_a[order], post_a[order], w[order], k[order]
+        if ln is not None:
+            ln = ln[order]
         for arr in (pre_a, post_a, w, k, cc, tr, sg) + ((pos,) if pos is not None else ()) + (
                 (ln,) if ln is not None else ()):
             arr.flags.writeable = False
@@ -261,7 +267,8 @@ class Circuit:
         m = self.edge_mask(kind)
         idx = torch.from_numpy(np.stack([self.pre[m], self.post[m]]))
         vals = torch.from_numpy(self._values(signed)[m].copy()).to(dtype)
-        return torch.sparse_coo_tensor(idx, vals, (self.n_neurons,) * 2, device=device).coalesce()
+        return torch.sparse_coo_tensor(idx, vals, (self.n_neurons,) * 2, device=device,
+                                       check_invariants=False).coalesce()
 
     def edge_index(self, kind: str | None = None) -> torch.Tensor:
         """``(2, E)`` long tensor of (pre, post) pairs, as PyTorch Geometric expects."""

@@ -62,7 +62,7 @@ def run_experiment(
     cfg = build_config(name, quick, seeds, overrides)
     out_dir = Path(out) if out is not None else Path("runs") / (name + ("-quick" if quick else ""))
     out_dir.mkdir(parents=True, exist_ok=True)
-    cfg_dict = {"experiment": name, "quick": quick, **cfg.to_dict()}
+    cfg_dict = json.loads(json.dumps({"experiment": name, "quick": quick, **cfg.to_dict()}))
     cfg_file = out_dir / "config.json"
     if cfg_file.exists() and not fresh:
         old = json.loads(cfg_file.read_text())
