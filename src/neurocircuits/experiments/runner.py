@@ -113,6 +113,8 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         if origin in (tuple, list):
             (inner, *_) = typing.get_args(hint) or (str,)
             items = [v for v in value.split(",") if v]
+            if inner is bool:
+                return origin(_coerce(key, v, bool) for v in items)
             conv = inner if inner in (int, float, str) else str
             return origin(conv(v) for v in items)
     except ValueError as e:

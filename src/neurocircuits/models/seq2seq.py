@@ -44,7 +44,7 @@ class Seq2SeqTransformer(nn.Module):
         self.register_buffer("pos", _sinusoid(max_len, d_model), persistent=False)
         self.transformer = nn.Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward,
                                           dropout, batch_first=True)
-        self.transformer.encoder.enable_nested_tensor = False  # same numerics in train and eval
+        self.transformer.encoder.use_nested_tensor = False  # same numerics in train and eval
         self.generator = nn.Linear(d_model, tgt_vocab)
 
     def _embed(self, emb: nn.Embedding, tokens: torch.Tensor) -> torch.Tensor:
