@@ -37,6 +37,9 @@ def test_tiny_run_writes_report_with_claims(tmp_path):
     assert {r["arm"] for r in mt.rows} == {"A", "B"} | ({"C"} if any(r["arm"] == "C" for r in mt.rows) else set())
     for f in ("learning_curves.png", "epoch1_vs_alpha.png", "selected.json", "translation_curves.png"):
         assert (out / f).exists(), f
+    # resuming the finished run recomputes nothing and gives the same table
+    run_experiment("emergence-init", quick=True, seeds=1, out=out, overrides=overrides, progress=False)
+    assert ResultTable.load(out / "results.json").rows == t.rows
 
 
 def test_select_alpha_uses_validation_mean():
