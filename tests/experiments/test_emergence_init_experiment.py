@@ -1,5 +1,6 @@
 """The emergence-init experiment end to end on a tiny config, and its selection logic."""
 
+import json
 import math
 
 import pytest
@@ -39,7 +40,7 @@ def test_tiny_run_writes_report_with_claims(tmp_path):
         assert (out / f).exists(), f
     # resuming the finished run recomputes nothing and gives the same table
     run_experiment("emergence-init", quick=True, seeds=1, out=out, overrides=overrides, progress=False)
-    assert ResultTable.load(out / "results.json").rows == t.rows
+    assert json.dumps(ResultTable.load(out / "results.json").rows) == json.dumps(t.rows)
 
 
 def test_select_alpha_uses_validation_mean():

@@ -173,3 +173,39 @@ def test_bad_input():
         equivalent_lr_groups(net, 1.5, 0.1, optimizer="rmsprop")
     with pytest.raises(ValidationError):
         equivalent_lr_groups(net, 1.5, 0.0)
+
+
+def _grad_norm(net, x, y):
+    net.zero_grad()
+    nn.functional.cross_entropy(net(x), y).backward()
+    return float(torch.sqrt(sum((p.grad ** 2).sum() for p in net.parameters())))
+
+
+def test_gradinit_repairs_an_exploding_init_and_respects_bounds():
+    from neurocircuits.init import gradinit_
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(512, 20, generator=g), torch.randint(0, 4, (512,), generator=g)
+    net = mlp(depth=6, width=32, in_dim=20, n_classes=4)
+    kaiming_(net, seed=0)
+    with torch.no_grad():
+        for m in net:
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(2.0)  # 2^6 = 64x too large outputs: gradients explode
+    before = _grad_norm(net, x, y)
+    scales = gradinit_(net, (x, y), nn.functional.cross_entropy, lr=0.05, steps=30, tau=0.1, seed=0)
+    after = _grad_norm(net, x, y)
+    assert before > 10 and after < before / 10
+    assert min(scales.values()) >= 0.01 - 1e-6 and set(scales) == {n for n, _ in net.named_parameters()}
+    # deterministic for a seed
+    net2 = mlp(depth=6, width=32, in_dim=20, n_classes=4)
+    kaiming_(net2, seed=0)
+    with torch.no_grad():
+        for m in net2:
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(2.0)
+    assert gradinit_(net2, (x, y), nn.functional.cross_entropy, lr=0.05, steps=30, tau=0.1, seed=0) == scales
+    with pytest.raises(UnknownNameError):
+        gradinit_(net, (x, y), nn.functional.cross_entropy, lr=0.05, optimizer="lbfgs")
+    with pytest.raises(ValidationError):
+        gradinit_(net, (x, y), nn.functional.cross_entropy, lr=0.0)

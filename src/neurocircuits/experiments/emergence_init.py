@@ -15,6 +15,7 @@ otherwise a synthetic transduction task) is scored with sacrebleu.
 from __future__ import annotations
 
 import math
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from torch.nn import functional as F
 from neurocircuits.errors import MissingDependencyError, UnknownNameError, ValidationError
 from neurocircuits.experiments.context import RunContext
 from neurocircuits.experiments.registry import Experiment, ExperimentConfig
-from neurocircuits.init import emergence_scale_, equivalent_lr_groups, kaiming_, xavier_
+from neurocircuits.init import emergence_scale_, equivalent_lr_groups, gradinit_, kaiming_, xavier_
 from neurocircuits.measure.emergence import emergence
 from neurocircuits.report.plots import new_figure, plot_mean_spread
 from neurocircuits.report.table import ResultTable
@@ -35,9 +36,10 @@ from neurocircuits.train import TrainConfig, evaluate, fit, make_optimizer, metr
 
 METRICS = ["acc_epoch1", "test_acc_epoch1", "final_val_acc", "test_acc", "epochs_to_target", "time_to_target_s",
            "reached_target", "log10_E_init", "log10_rel_E_init", "diverged"]
-ARMS = ("A", "B", "C", "D")
+ARMS = ("A", "B", "C", "D", "G")
+NO_ALPHA = ("A", "G")  # arms without an alpha (recorded with alpha = 1)
 ARM_LABEL = {"A": "A kaiming", "B": "B emergence-init", "C": "C kaiming + LR groups",
-             "D": "D emergence-init + inverse LR"}
+             "D": "D emergence-init + inverse LR", "G": "G GradInit"}
 
 
 @dataclass
@@ -55,9 +57,10 @@ class EmergenceInitConfig(ExperimentConfig):
     use_cnn: bool = True
     batchnorm: tuple[bool, ...] = (False, True)
     optimizers: tuple[str, ...] = ("sgd", "adam")
-    alphas: tuple[float, ...] = (1.1, 1.2, 1.5, 2.0)
+    alphas: tuple[float, ...] = (1.2, 1.5, 2.0)
     arms: tuple[str, ...] = ARMS
-    epochs: int = 5
+    gradinit_steps: int = 200
+    epochs: int = 3
     batch_size: int = 128
     lr_sgd: float = 0.05
     lr_adam: float = 1e-3
@@ -66,30 +69,33 @@ class EmergenceInitConfig(ExperimentConfig):
     target_acc: float = 0.97
     probe: int = 512
     threshold: float = 0.05
-    workers: int = 8  # parallel training processes (GPU: they share the device); 1 = in-process
+    workers: int = 0  # parallel training processes; 0 = auto (GPU: up to 12 sharing it; CPU: 1 = in-process)
     # translation
     translation: bool = True
     mt_data: str = "auto"  # "auto" (IWSLT14 if present locally, else synthetic) | "iwslt14" | "synthetic"
-    mt_n_train: int = 20000
+    mt_n_train: int = 10000
     mt_n_eval: int = 1000
     mt_vocab: int = 60
     mt_max_len: int = 12
     mt_d_model: int = 128
     mt_layers: int = 3
-    mt_epochs: int = 10
+    mt_epochs: int = 6
     mt_lr: float = 5e-4
     mt_batch_size: int = 64
     mt_alphas: tuple[float, ...] = (1.2, 1.5)
     mt_arms: tuple[str, ...] = ("A", "B", "C")
     QUICK = {"seeds": 2, "n_train": 6000, "n_val": 2000, "n_test": 2000, "mlp_depths": (4, 8), "cnn_channels": (8, 16), "cnn_pool_every": 1,
-             "alphas": (1.2, 1.5), "arms": ("A", "B", "C"), "epochs": 2, "target_acc": 0.9, "workers": 1,
+             "alphas": (1.2, 1.5), "arms": ("A", "B", "C", "G"), "gradinit_steps": 40, "epochs": 2, "target_acc": 0.9,
              "mt_n_train": 2500, "mt_n_eval": 200, "mt_vocab": 30, "mt_max_len": 8, "mt_d_model": 64,
              "mt_layers": 2, "mt_epochs": 4, "mt_alphas": (1.5,), "mt_batch_size": 64}
 
     def __post_init__(self) -> None:
-        bad = [a for a in tuple(self.arms) + tuple(self.mt_arms) if a not in ARMS]
+        bad = [a for a in self.arms if a not in ARMS]
         if bad:
             raise UnknownNameError("arm", bad[0], ARMS)
+        bad = [a for a in self.mt_arms if a not in ARMS[:4]]
+        if bad:
+            raise UnknownNameError("translation arm", bad[0], ARMS[:4])
         if any(not (isinstance(a, (int, float)) and a > 0) for a in self.alphas + self.mt_alphas):
             raise ValidationError(f"alphas must be > 0, got {self.alphas} and {self.mt_alphas}")
         for o in self.optimizers:
@@ -116,8 +122,8 @@ def _units(cfg: EmergenceInitConfig, seeds: list[int]) -> list[dict[str, Any]]:
     for model in _models(cfg):
         for bn in cfg.batchnorm:
             for opt in cfg.optimizers:
-                arms = [("A", 1.0)] if "A" in cfg.arms else []
-                arms += [(a, al) for al in cfg.alphas for a in cfg.arms if a != "A"]
+                arms = [(a, 1.0) for a in NO_ALPHA if a in cfg.arms]
+                arms += [(a, al) for al in cfg.alphas for a in cfg.arms if a not in NO_ALPHA]
                 for arm, alpha in arms:
                     for seed in seeds:
                         key = f"mnist-{model}-bn{int(bn)}-{opt}-{arm}-a{alpha:g}-s{seed}"
@@ -140,8 +146,11 @@ def mnist_unit(u: dict[str, Any], data: tuple[torch.Tensor, ...]) -> dict[str, A
     if u["arm"] in ("B", "D"):
         emergence_scale_(model, u["alpha"])
     model.to(device)
-    em = emergence(model, xtr[: u["probe"]], threshold=u["threshold"])
     lr = u["lr_sgd"] if u["opt"] == "sgd" else u["lr_adam"]
+    if u["arm"] == "G":
+        gradinit_(model, (xtr, ytr), F.cross_entropy, lr=lr, optimizer=u["opt"], steps=u["gradinit_steps"],
+                  batch_size=u["batch_size"], seed=u["seed"])
+    em = emergence(model, xtr[: u["probe"]], threshold=u["threshold"])
     tcfg = TrainConfig(epochs=u["epochs"], lr=lr, optimizer=u["opt"], momentum=u["momentum"],
                        weight_decay=u["weight_decay"], batch_size=u["batch_size"])
     if u["arm"] in ("C", "D"):
@@ -222,10 +231,11 @@ def _run_units(units: list[dict[str, Any]], ctx: RunContext, cfg: EmergenceInitC
     todo = [u for u in units if not ctx.is_memoized(u["key"])]
     kinds = {u["kind"] for u in todo}
     results: dict[str, dict] = {}
-    if cfg.workers > 1 and len(todo) > 1:
+    workers = cfg.workers or (min(12, max(1, (os.cpu_count() or 2) - 2)) if ctx.device.type == "cuda" else 1)
+    if workers > 1 and len(todo) > 1:
         import multiprocessing as mp
 
-        with ProcessPoolExecutor(min(cfg.workers, len(todo)), mp_context=mp.get_context("spawn"),
+        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context("spawn"),
                                  initializer=_worker_init, initargs=(kinds, cfg.to_dict(), str(ctx.device))) as pool:
             futures = {u["key"]: pool.submit(_worker_unit, u) for u in todo}
             for u in ctx.bar(units, desc="training runs"):
@@ -285,7 +295,7 @@ def _summary(table: ResultTable, cfg: EmergenceInitConfig) -> tuple[ResultTable,
                 for arm in cfg.arms:
                     for what, vm, tm in (("first", "acc_epoch1", "test_acc_epoch1"), ("final", "final_val_acc",
                                                                                       "test_acc")):
-                        a = 1.0 if arm == "A" else select_alpha(table, cond, arm, vm)
+                        a = 1.0 if arm in NO_ALPHA else select_alpha(table, cond, arm, vm)
                         if a is None:
                             continue
                         m = dict(**cond, arm=arm, alpha=a)
@@ -352,6 +362,16 @@ def _claims(table: ResultTable, comps: list[dict[str, Any]], cfg: EmergenceInitC
         lines.append(f"- **{label}**: {_verdict(wins, len(comps), losses)} here. Emergence-init (alpha chosen on "
                      f"validation) beats Kaiming by more than two standard errors in {wins} of {len(comps)} "
                      f"conditions and is worse by as much in {losses}.")
+    if "G" in cfg.arms:
+        for other, name in (("A", "Kaiming"), ("B", "emergence-init")):
+            w = lo = 0
+            for c in comps:
+                if ("G", "final") in c and (other, "final") in c:
+                    s = _better(c[("G", "final")][1], c[(other, "final")][1])
+                    w += s > 0
+                    lo += s < 0
+            lines.append(f"- **GradInit ({cfg.gradinit_steps} steps) vs {name}** (final test accuracy): GradInit is "
+                         f"better in {w} and worse in {lo} of {len(comps)} conditions.")
     if "C" in cfg.arms and "B" in cfg.arms:
         for what in ("first", "final"):
             bw = cw = 0
@@ -378,7 +398,7 @@ def _plots(ctx: RunContext, table: ResultTable, curves: ResultTable, cfg: Emerge
             sub = ResultTable(curves.metrics, [r for r in curves.rows if r["model"] == model and r["bn"] == bn
                                                and r["opt"] == opt and r["alpha"] in (1.0, show)])
             for r in sub.rows:
-                r["arm_"] = r["arm"] if r["arm"] == "A" else f"{r['arm']} a={show:g}"
+                r["arm_"] = r["arm"] if r["arm"] in NO_ALPHA else f"{r['arm']} a={show:g}"
             plot_mean_spread(ax[i, j], sub, "epoch", "val_acc", hue="arm_")
             ax[i, j].set_title(f"{model} bn={int(bn)} {opt}", fontsize=8)
     ctx.add_figure(fig, "learning_curves", f"Validation accuracy per epoch (mean ± sd over {len(ctx.seeds)} seeds); "
@@ -387,7 +407,7 @@ def _plots(ctx: RunContext, table: ResultTable, curves: ResultTable, cfg: Emerge
     for i, model in enumerate(models):
         for j, (bn, opt) in enumerate(conds):
             rows = [r for r in table.rows if r["model"] == model and r["bn"] == bn and r["opt"] == opt]
-            plot_rows = [dict(r) for r in rows if r["arm"] != "A"]
+            plot_rows = [dict(r) for r in rows if r["arm"] not in NO_ALPHA]
             for arm in {r["arm"] for r in plot_rows}:  # alpha = 1 is Kaiming for every arm
                 plot_rows += [{**r, "arm": arm} for r in rows if r["arm"] == "A"]
             plot_mean_spread(ax[i, j], ResultTable(table.metrics, plot_rows), "alpha", "test_acc_epoch1", hue="arm")
