@@ -44,7 +44,7 @@ def mlp(depth: int, width: int = 256, in_dim: int = 784, n_classes: int = 10, ba
 def cnn(channels: Sequence[int] = (32, 32, 64, 64), in_channels: int = 1, n_classes: int = 10,
         batchnorm: bool = False, pool_every: int = 2) -> nn.Sequential:
     """A VGG-style CNN: 3x3 conv (+BN) + ReLU layers, 2x2 max-pool after every ``pool_every``-th
-    one, global average pooling and a linear classifier."""
+    one, adaptive average pooling to 4x4 and a linear classifier on the flattened map."""
     if not channels or any(c < 1 for c in channels) or pool_every < 1:
         raise ValidationError(f"channels must be a non-empty list of positive ints and pool_every >= 1, got "
                               f"{list(channels)}, {pool_every}")
@@ -58,7 +58,7 @@ def cnn(channels: Sequence[int] = (32, 32, 64, 64), in_channels: int = 1, n_clas
         if i % pool_every == pool_every - 1:
             layers.append(nn.MaxPool2d(2))
         c_in = c
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, n_classes)]
+    layers += [nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(c_in * 16, n_classes)]
     return _ImageInput(nn.Sequential(*layers))
 
 
