@@ -57,7 +57,7 @@ class EmergenceInitConfig(ExperimentConfig):
     use_cnn: bool = True
     batchnorm: tuple[bool, ...] = (False, True)
     optimizers: tuple[str, ...] = ("sgd", "adam")
-    alphas: tuple[float, ...] = (1.2, 1.5, 2.0)
+    alphas: tuple[float, ...] = (1.1, 1.5, 2.0)
     arms: tuple[str, ...] = ARMS
     gradinit_steps: int = 200
     epochs: int = 3
@@ -82,12 +82,12 @@ class EmergenceInitConfig(ExperimentConfig):
     mt_epochs: int = 6
     mt_lr: float = 5e-4
     mt_batch_size: int = 64
-    mt_alphas: tuple[float, ...] = (1.2, 1.5)
+    mt_alphas: tuple[float, ...] = (1.05, 1.1, 1.2, 1.5)
     mt_arms: tuple[str, ...] = ("A", "B", "C")
     QUICK = {"seeds": 2, "n_train": 4000, "n_val": 1000, "n_test": 2000, "mlp_depths": (4, 8),
              "cnn_channels": (8, 16), "cnn_pool_every": 1, "alphas": (1.2, 1.5), "arms": ("A", "B", "C", "G"),
              "gradinit_steps": 20, "epochs": 2, "target_acc": 0.9, "mt_n_train": 2000, "mt_n_eval": 200,
-             "mt_vocab": 30, "mt_max_len": 8, "mt_d_model": 64, "mt_layers": 2, "mt_epochs": 3, "mt_alphas": (1.5,),
+             "mt_vocab": 30, "mt_max_len": 8, "mt_d_model": 64, "mt_layers": 2, "mt_epochs": 3, "mt_alphas": (1.05, 1.5),
              "mt_batch_size": 64}
 
     def __post_init__(self) -> None:
