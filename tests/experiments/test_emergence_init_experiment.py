@@ -60,3 +60,19 @@ def test_config_validation():
     with pytest.raises(Exception, match="alpha"):
         EmergenceInitConfig(alphas=(0.0,))
     assert not math.isnan(EmergenceInitConfig().target_acc)
+
+
+def test_transformer_unit_is_reproducible():
+    import torch
+
+    from neurocircuits.data.translation import synthetic_transduction
+    from neurocircuits.experiments.emergence_init import mt_unit
+
+    corpus = synthetic_transduction(64, 8, 8, vocab=8, max_len=5, seed=0)
+    u = {"mt_d_model": 16, "mt_layers": 1, "mt_epochs": 1, "mt_lr": 1e-3, "mt_batch_size": 16, "arm": "B",
+         "alpha": 1.2, "seed": 3}
+    torch.rand(7)  # a different global RNG state must not change the result
+    a = mt_unit(u, corpus, torch.device("cpu"))
+    torch.rand(5)
+    b = mt_unit(u, corpus, torch.device("cpu"))
+    assert a["loss"] == b["loss"] and a["test_bleu"] == b["test_bleu"]

@@ -171,8 +171,9 @@ def mnist_unit(u: dict[str, Any], data: tuple[torch.Tensor, ...]) -> dict[str, A
 
     diverged = 0
     try:
-        hist = fit(model, (xtr, ytr), F.cross_entropy, tcfg, seed=u["seed"], optimizer=opt, val_fn=val_fn,
-                   device=device)
+        with seeded(u["seed"]):  # nothing here draws from the global RNG today; keep it that way
+            hist = fit(model, (xtr, ytr), F.cross_entropy, tcfg, seed=u["seed"], optimizer=opt, val_fn=val_fn,
+                       device=device)
         val = [h.val["acc"] for h in hist]
         test = [h.val["test_acc"] for h in hist]
         loss = [h.train_loss for h in hist]
@@ -490,8 +491,9 @@ def mt_unit(u: dict[str, Any], corpus, device: torch.device) -> dict[str, Any]:
         refs = [detokenize(t) for _, t in pairs]
         return float(sacrebleu.corpus_bleu(hyps, [refs]).score)
 
-    hist = fit(model, (src, tin, tout), loss_fn, tcfg, seed=u["seed"], optimizer=make_optimizer(params, tcfg),
-               device=device, val_fn=lambda m: {"bleu": bleu(corpus.val)})
+    with seeded(u["seed"]):  # dropout draws from the global RNG: seed it for this unit only
+        hist = fit(model, (src, tin, tout), loss_fn, tcfg, seed=u["seed"], optimizer=make_optimizer(params, tcfg),
+                   device=device, val_fn=lambda m: {"bleu": bleu(corpus.val)})
     return {"val_bleu": [h.val["bleu"] for h in hist], "loss": [h.train_loss for h in hist],
             "test_bleu": bleu(corpus.test), "wall": [h.wall_time_s for h in hist]}
 
