@@ -1,7 +1,6 @@
 """Parallel-corpus loaders: the synthetic transduction rule and the IWSLT14 folder reader."""
 
 import pytest
-import torch
 
 from neurocircuits.data.translation import (
     BOS, EOS, PAD, Vocab, detokenize, encode_pairs, iwslt14, synthetic_transduction,

@@ -38,8 +38,6 @@ METRICS = ["acc_epoch1", "test_acc_epoch1", "final_val_acc", "test_acc", "epochs
            "reached_target", "log10_E_init", "log10_rel_E_init", "diverged"]
 ARMS = ("A", "B", "C", "D", "G")
 NO_ALPHA = ("A", "G")  # arms without an alpha (recorded with alpha = 1)
-ARM_LABEL = {"A": "A kaiming", "B": "B emergence-init", "C": "C kaiming + LR groups",
-             "D": "D emergence-init + inverse LR", "G": "G GradInit"}
 
 
 @dataclass
