@@ -58,6 +58,10 @@ class RunContext:
     def checkpoint_path(self, key: str) -> Path:
         return self.out_dir / "checkpoints" / f"{_safe(key)}.pt"
 
+    def is_memoized(self, key: str) -> bool:
+        """Whether :meth:`memo` already holds a result for ``key`` (it would not recompute it)."""
+        return (self.out_dir / "checkpoints" / f"{_safe(key)}.memo.pt").exists()
+
     def memo(self, key: str, fn: Callable[[], T]) -> T:
         """Return ``fn()``, computing it only if no checkpoint for ``key`` exists yet."""
         path = self.out_dir / "checkpoints" / f"{_safe(key)}.memo.pt"

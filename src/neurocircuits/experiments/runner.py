@@ -66,7 +66,7 @@ def run_experiment(
     cfg_file = out_dir / "config.json"
     if cfg_file.exists() and not fresh:
         old = json.loads(cfg_file.read_text())
-        if old != cfg_dict:
+        if old != json.loads(json.dumps(cfg_dict)):  # compare as stored (tuples become lists)
             raise ValidationError(
                 f"{out_dir} holds a run with another config; use another --out or --fresh to start over.\n"
                 f"  old: {old}\n  new: {cfg_dict}")
@@ -113,6 +113,8 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         if origin in (tuple, list):
             (inner, *_) = typing.get_args(hint) or (str,)
             items = [v for v in value.split(",") if v]
+            if inner is bool:
+                return origin(_coerce(key, v, bool) for v in items)
             conv = inner if inner in (int, float, str) else str
             return origin(conv(v) for v in items)
     except ValueError as e:

@@ -1,7 +1,11 @@
 """Numbers about networks and learning: graph statistics, effective rank, emergence, ..."""
 
+from neurocircuits.measure.emergence import (
+    EmergenceResult, dag_log10_emergence, emergence, layered_dp_log10_emergence, layered_log10_emergence,
+)
 from neurocircuits.measure.graph import (
     circuit_stats, degree_distribution, effective_rank, reciprocity, spectral_radius,
 )
 
-__all__ = ["circuit_stats", "degree_distribution", "effective_rank", "reciprocity", "spectral_radius"]
+__all__ = ["EmergenceResult", "dag_log10_emergence", "emergence", "layered_dp_log10_emergence",
+           "layered_log10_emergence", "circuit_stats", "degree_distribution", "effective_rank", "reciprocity", "spectral_radius"]
