@@ -62,8 +62,8 @@ class GeometricMNISTConfig(ExperimentConfig):
     ks: tuple[int, ...] = (1, 3, 5)
     batch_size: int = 500             # stimuli per simulation chunk on CPU
     batch_size_cuda: int = 4096
-    QUICK = {"seeds": 2, "n_train": 2000, "n_val": 500, "n_test": 500, "n_hidden": 1500,
-             "ratios": (0.5, 1.0, 2.0)}
+    QUICK = {"seeds": 2, "n_train": 1500, "n_val": 500, "n_test": 500, "n_hidden": 1000,
+             "ratios": (0.5, 2.0)}
 
 
 def _features(net: GeometricNetwork, images: torch.Tensor, cfg: GeometricMNISTConfig, ctx: RunContext,
