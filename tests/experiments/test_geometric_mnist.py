@@ -14,15 +14,23 @@ def test_geometric_mnist_tiny_run(tmp_path) -> None:
                                     "ratios": (0.5, 2.0), "horizon": 20.0})
     t = ResultTable.load(out / "results.json")
     reps = {r["representation"] for r in t.rows}
-    assert reps == {"raw pixels", "input latency code (stimulus, control)", "CRD hidden nodes"}
+    crd_reps = {f"CRD hidden nodes: {v}" for v in ("recurrent", "coincidence", "feedforward")}
+    assert reps == {"raw pixels", "input latency code (stimulus, control)"} | crd_reps
     pix = t.values("test_acc", representation="raw pixels", method="P3 k-NN k=1")[0]
-    crd = t.values("test_acc", representation="CRD hidden nodes", method="P3 k-NN (k chosen on val)")[0]
-    assert 0.6 < pix <= 1.0 and 0.3 < crd <= 1.0  # real data: far above chance (0.1)
-    assert t.values("collisions", representation="CRD hidden nodes")[0] == 0
+    assert 0.6 < pix <= 1.0
+    for rep in crd_reps:
+        crd = t.values("test_acc", representation=rep, method="P3 k-NN (k chosen on val)")[0]
+        assert 0.3 < crd <= 1.0, rep  # real data: far above chance (0.1)
+        assert t.values("collisions", representation=rep)[0] == 0
     sweep = ResultTable.load(out / "sweep.json")
     assert {r["refraction_ratio"] for r in sweep.rows} == {0.5, 2.0}
-    # larger R/tau: fewer re-activations (spec §3 item 2)
-    s = {r["refraction_ratio"]: r["spikes_per_hidden"] for r in sweep.rows if r["readout"] == "first"}
+    # larger R/tau: fewer re-activations in the recurrent network (spec §3 item 2)
+    s = {r["refraction_ratio"]: r["spikes_per_hidden"] for r in sweep.where(variant="recurrent", readout="first").rows}
     assert s[2.0] < s[0.5]
+    # theta = 1: the first spike is a shortest-path arrival, independent of R (spec §3 item 1)
+    acc = {r["refraction_ratio"]: r["val_knn1"] for r in sweep.where(variant="recurrent", readout="first").rows}
+    assert acc[0.5] == acc[2.0]
+    sel = ResultTable.load(out / "selection.json")
+    assert len(sel.rows) == 3
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] and {f["file"] for f in manifest["figures"]} == {"refraction_sweep.png", "raster.png"}

@@ -24,8 +24,9 @@ import torch
 
 from neurocircuits.data import mnist
 from neurocircuits.dynamics.geometric import GeometricNetwork, simulate
-from neurocircuits.dynamics.geometric.encoders import latency_code, pixel_network, recurrent_latency
+from neurocircuits.dynamics.geometric.encoders import latency_code, pixel_network, reference_latency
 from neurocircuits.experiments.context import RunContext
+from neurocircuits.errors import UnknownNameError
 from neurocircuits.experiments.registry import Experiment, ExperimentConfig
 from neurocircuits.measure.classify import (
     cluster_scores, hdbscan_labels, kmeans_labels, knn_predict, prototype_predict,
@@ -33,6 +34,15 @@ from neurocircuits.measure.classify import (
 from neurocircuits.report.plots import new_figure, plot_mean_spread
 from neurocircuits.report.table import ResultTable
 
+#: network families (Encoder A geometry and node rule); each is its own pipeline, tuned on validation
+VARIANTS: dict[str, dict] = {
+    # spec default: slab z in [0.5, 4], recurrent, one arrival fires a node (pure propagation)
+    "recurrent": dict(z_range=(0.5, 4.0), r_in=2.0, r_rec=2.0, p_rec=0.3, threshold=1.0, window=math.inf),
+    # same geometry, theta = 2 within a 1-time-unit (4-step) window: coincidence of two arrivals
+    "coincidence": dict(z_range=(0.5, 4.0), r_in=2.0, r_rec=2.0, p_rec=0.3, threshold=2.0, window=1.0),
+    # thin slab z in [0.5, 1.5], input -> hidden only: first spike = local min-plus pooling of the stimulus
+    "feedforward": dict(z_range=(0.5, 1.5), r_in=1.5, r_rec=1.0, p_rec=0.0, threshold=1.0, window=math.inf),
+}
 METRICS = ["test_acc", "val_acc", "ari", "ami", "frac_clustered", "collisions"]
 READOUTS = ("first", "counts", "first+counts")
 
@@ -45,19 +55,15 @@ class GeometricMNISTConfig(ExperimentConfig):
     n_test: int | None = None         # None = all 10,000
     n_cluster: int | None = None      # test images clustered (None = all)
     n_hidden: int = 2000
-    r_in: float = 2.0
-    r_rec: float = 2.0
-    p_rec: float = 0.3
+    variants: tuple[str, ...] = ("recurrent", "coincidence", "feedforward")  # see VARIANTS
     frac_inhibitory: float = 0.0
     speed: float = 1.0
     min_latency: float = 0.25
-    threshold: float = 1.0
-    window: float = math.inf
     dt: float = 0.25
     t_in: int = 10
     pixel_threshold: float = 0.2
     horizon: float = 30.0
-    ratios: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)   # refraction ratio R / mean recurrent latency
+    ratios: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)   # refraction ratio R / reference latency
     readouts: tuple[str, ...] = READOUTS
     ks: tuple[int, ...] = (1, 3, 5)
     batch_size: int = 500             # stimuli per simulation chunk on CPU
@@ -173,120 +179,133 @@ def run(cfg: GeometricMNISTConfig, ctx: RunContext) -> ResultTable:
                         title="Refraction-ratio sweep (validation split, training images as references)")
     select = ResultTable(["val_acc", "refraction_ratio", "k"], title="Settings chosen on validation")
     for seed in ctx.seeds:
-        def unit(seed: int = seed) -> dict:
-            base = pixel_network(cfg.n_hidden, r_in=cfg.r_in, r_rec=cfg.r_rec, p_rec=cfg.p_rec,
-                                 frac_inhibitory=cfg.frac_inhibitory, speed=cfg.speed, threshold=cfg.threshold,
-                                 window=cfg.window, min_latency=cfg.min_latency, seed=seed)
-            tau = recurrent_latency(base)
-            sweep_rows, best, kept = [], None, None
-            ntr = tr_x.shape[0]
-            for lam in cfg.ratios:
-                net = base.with_params(refractory=lam * tau)
-                feats, diag = _features(net, torch.cat([tr_x, va_x]), cfg, ctx, f"seed {seed} R/tau={lam}")
-                for ro, f in feats.items():
-                    accs = _knn_acc(f[:ntr], tr_y, f[ntr:], va_y, cfg.ks, dev)
-                    proto = _proto_acc(f[:ntr], tr_y, f[ntr:], va_y, dev)
-                    kb = max(cfg.ks, key=lambda k: accs[k])
-                    sweep_rows.append(dict(readout=ro, refraction_ratio=lam, seed=seed, val_acc=accs[kb],
-                                           val_knn1=accs[min(cfg.ks)], val_proto=proto, **diag))
-                    if best is None or accs[kb] > best[0]:
-                        best, kept = (accs[kb], lam, ro, kb), f
-            val_acc, lam, ro, kb = best
-            # the test images are simulated once, with the settings chosen on validation
-            net = base.with_params(refractory=lam * tau)
-            feats, diag = _features(net, te_x, cfg, ctx, f"seed {seed} test")
-            f = torch.cat([kept, feats[ro]])
-            n_ref = tr_x.shape[0] + va_x.shape[0]
-            ref, fte = f[:n_ref], f[n_ref:]
-            test = _knn_acc(ref, trva_y, fte, te_y, sorted({1, 3, kb} & set(cfg.ks) | {kb}), dev)
-            rows = [dict(representation="CRD hidden nodes", method=f"P3 k-NN k={k}", seed=seed, test_acc=test[k])
-                    for k in sorted({1, 3} & set(test))]
-            rows.append(dict(representation="CRD hidden nodes", method="P3 k-NN (k chosen on val)", seed=seed,
-                             test_acc=test[kb], val_acc=val_acc,
-                             collisions=_collisions(fte, te_x)))
-            rows.append(dict(representation="CRD hidden nodes", method="P3 nearest prototype", seed=seed,
-                             test_acc=_proto_acc(ref, trva_y, fte, te_y, dev)))
-            t = ResultTable(METRICS)
-            _clusters(t, "CRD hidden nodes", fte[:ncl].numpy(), te_y[:ncl].numpy(), seed, with_density=True)
-            for r in t.rows:
-                r["seed"] = seed
-            return {"rows": rows + t.rows, "sweep": sweep_rows,
-                    "select": dict(seed=seed, readout=ro, val_acc=val_acc, refraction_ratio=lam, k=kb),
-                    "tau_rec": tau, "net": base.summary(), "diag": diag}
-        out = ctx.memo(f"crd-seed{seed}", unit)
-        table.extend(out["rows"])
-        sweep.extend(out["sweep"])
-        select.add(**out["select"])
-        ctx.log(f"seed {seed}: chosen R/tau={out['select']['refraction_ratio']} readout={out['select']['readout']} "
-                f"k={out['select']['k']} val {out['select']['val_acc']:.4f}")
+        for variant in cfg.variants:
+            def unit(seed: int = seed, variant: str = variant) -> dict:
+                return _crd_unit(cfg, ctx, variant, seed, d, ncl)
+            out = ctx.memo(f"crd-{variant}-seed{seed}", unit)
+            table.extend(out["rows"])
+            sweep.extend(out["sweep"])
+            select.add(**out["select"])
+            ctx.log(f"seed {seed} {variant}: chosen R/tau={out['select']['refraction_ratio']} "
+                    f"readout={out['select']['readout']} k={out['select']['k']} val {out['select']['val_acc']:.4f}")
     ctx.add_table(sweep, "sweep", sweep.title, note="val_acc: k-NN accuracy at the best k; mean ± sd over "
                   f"network draws (seeds {ctx.seeds}). events_per_s: fast-engine synaptic events per second "
                   f"on {ctx.device}.")
     ctx.add_table(select, "selection", select.title, note="one row per network draw (seed)")
     _plot_sweep(ctx, sweep)
-    _plot_raster(ctx, cfg, te_x[0], int(te_y[0]), select.rows[0])
-    net0 = out["net"]
+    best = max((r for r in select.rows if r["seed"] == ctx.seeds[0]), key=lambda r: r["val_acc"])
+    _plot_raster(ctx, cfg, te_x[0], int(te_y[0]), best)
     ctx.add_text("Setup", (
-        f"Encoder A (spec §4): {net0['inputs']} pixel input nodes at (col, row, 0); {cfg.n_hidden} hidden nodes "
-        f"uniform in [0,28]^2 x [0.5,4]; input->hidden edges within r_in={cfg.r_in}, hidden->hidden within "
-        f"r_rec={cfg.r_rec} kept with p={cfg.p_rec}; {net0['edges']} edges (last draw), mean recurrent latency "
-        f"{out['tau_rec']:.3f}; latency = max(distance / {cfg.speed}, {cfg.min_latency}); threshold "
-        f"{cfg.threshold}, window {cfg.window}; inhibitory fraction {cfg.frac_inhibitory}. Stimulus: pixel x >= "
-        f"{cfg.pixel_threshold} fires once at dt*round((1-x)*{cfg.t_in - 1}), dt={cfg.dt}; horizon {cfg.horizon}. "
-        f"Fast discrete-time engine (exactly equal to the event-driven reference on the dt grid; see tests). "
-        "Readouts use hidden nodes only: first = (T - t_first)/T (0 if silent), counts = log(1 + spikes). "
-        "P3 = k-NN / nearest class mean with labelled references (weight-free, NOT unsupervised); "
-        "P1 = clustering of the test images, labels only for scoring (k-means: Hungarian accuracy; HDBSCAN: "
-        "majority-label accuracy with noise counted wrong). Settings (R/tau, readout, k) chosen on validation "
-        "with training references; test uses training + validation references."))
+        f"Encoder A (spec §4): 784 pixel input nodes at (col + 0.5, row + 0.5, 0); {cfg.n_hidden} hidden nodes "
+        "uniform in [0,28]^2 x z_range; input->hidden edges within r_in, hidden->hidden within r_rec kept with "
+        f"probability p_rec; latency = max(distance / {cfg.speed}, {cfg.min_latency}); inhibitory fraction "
+        f"{cfg.frac_inhibitory}. Network variants (each its own pipeline): "
+        + "; ".join(f"`{v}`: {VARIANTS[v]}" for v in cfg.variants)
+        + f". Stimulus: pixel x >= {cfg.pixel_threshold} fires once at dt*round((1-x)*{cfg.t_in - 1}), dt={cfg.dt}; "
+        f"horizon {cfg.horizon}. R = (R/tau) x tau, tau = mean hidden->hidden latency (mean latency of all edges "
+        "for the feed-forward variant). Fast discrete-time engine (equal to the event-driven reference on the dt "
+        "grid; see tests). Readouts use hidden nodes only: first = (T - t_first)/T (0 if silent), counts = "
+        "log(1 + spikes). P3 = k-NN / nearest class mean with labelled references (weight-free, NOT "
+        "unsupervised); P1 = clustering of the test images, labels only for scoring (k-means: Hungarian "
+        "accuracy; HDBSCAN on PCA-50, min cluster size 1% of points: majority-label accuracy with noise counted "
+        "wrong). For each variant and network draw, (R/tau, readout, k) are chosen on validation with training "
+        "references; the test images are then simulated once and classified with training + validation "
+        "references. collisions = distinct test images with identical readouts."))
     return table
 
 
+def _build(cfg: GeometricMNISTConfig, variant: str, seed: int) -> GeometricNetwork:
+    if variant not in VARIANTS:
+        raise UnknownNameError("network variant", variant, VARIANTS)
+    return pixel_network(cfg.n_hidden, frac_inhibitory=cfg.frac_inhibitory, speed=cfg.speed,
+                         min_latency=cfg.min_latency, seed=seed, **VARIANTS[variant])
+
+
+def _crd_unit(cfg: GeometricMNISTConfig, ctx: RunContext, variant: str, seed: int, d, ncl: int) -> dict:
+    """One (variant, network draw): sweep R/tau on validation, then test once at the chosen setting."""
+    dev = ctx.device
+    tr_x, va_x, te_x, tr_y, va_y, te_y = d.train_x, d.val_x, d.test_x, d.train_y, d.val_y, d.test_y
+    trva_y = torch.cat([tr_y, va_y])
+    base = _build(cfg, variant, seed)
+    tau = reference_latency(base)
+    sweep_rows, best, kept = [], None, None
+    ntr = tr_x.shape[0]
+    for lam in cfg.ratios:
+        net = base.with_params(refractory=lam * tau)
+        feats, diag = _features(net, torch.cat([tr_x, va_x]), cfg, ctx, f"seed {seed} {variant} R/tau={lam}")
+        for ro, f in feats.items():
+            accs = _knn_acc(f[:ntr], tr_y, f[ntr:], va_y, cfg.ks, dev)
+            proto = _proto_acc(f[:ntr], tr_y, f[ntr:], va_y, dev)
+            kb = max(cfg.ks, key=lambda k: accs[k])
+            sweep_rows.append(dict(variant=variant, readout=ro, refraction_ratio=lam, seed=seed,
+                                   val_acc=accs[kb], val_knn1=accs[min(cfg.ks)], val_proto=proto, **diag))
+            if best is None or accs[kb] > best[0]:
+                best, kept = (accs[kb], lam, ro, kb), f
+    val_acc, lam, ro, kb = best
+    # the test images are simulated once, with the settings chosen on validation
+    feats, _ = _features(base.with_params(refractory=lam * tau), te_x, cfg, ctx, f"seed {seed} {variant} test")
+    ref, fte = kept, feats[ro]  # kept: train + val readouts at the chosen setting
+    rep = f"CRD hidden nodes: {variant}"
+    test = _knn_acc(ref, trva_y, fte, te_y, sorted(({1, 3} & set(cfg.ks)) | {kb}), dev)
+    rows = [dict(representation=rep, method=f"P3 k-NN k={k}", seed=seed, test_acc=test[k])
+            for k in sorted({1, 3} & set(cfg.ks))]
+    rows.append(dict(representation=rep, method="P3 k-NN (k chosen on val)", seed=seed, test_acc=test[kb],
+                     val_acc=val_acc, collisions=_collisions(fte, te_x)))
+    rows.append(dict(representation=rep, method="P3 nearest prototype", seed=seed,
+                     test_acc=_proto_acc(ref, trva_y, fte, te_y, dev)))
+    t = ResultTable(METRICS)
+    _clusters(t, rep, fte[:ncl].numpy(), te_y[:ncl].numpy(), seed, with_density=True)
+    return {"rows": rows + t.rows, "sweep": sweep_rows,
+            "select": dict(variant=variant, seed=seed, readout=ro, val_acc=val_acc, refraction_ratio=lam, k=kb),
+            "tau": tau, "net": base.summary()}
+
+
 def _plot_sweep(ctx: RunContext, sweep: ResultTable) -> None:
-    fig, ax = new_figure(3, 1, size=(4.4, 3.4))
-    plot_mean_spread(ax[0, 0], sweep, "refraction_ratio", "val_acc", hue="readout", logx=True)
-    ax[0, 0].set_title("validation k-NN accuracy")
-    one = sweep.where(readout=sweep.rows[0]["readout"])
-    plot_mean_spread(ax[0, 1], one, "refraction_ratio", "spikes_per_hidden", logx=True)
-    ax[0, 1].set_title("spikes per hidden node")
-    plot_mean_spread(ax[0, 2], one, "refraction_ratio", "discard_fraction", logx=True)
-    ax[0, 2].set_title("fraction of arrivals discarded")
+    variants = list(dict.fromkeys(r["variant"] for r in sweep.rows))
+    fig, ax = new_figure(len(variants) + 2, 1, size=(4.0, 3.4))
+    for a, v in zip(ax[0], variants):
+        plot_mean_spread(a, sweep.where(variant=v), "refraction_ratio", "val_acc", hue="readout", logx=True)
+        a.set_title(f"{v}: validation k-NN accuracy", fontsize=9)
+    first = sweep.where(readout=sweep.rows[0]["readout"])
+    plot_mean_spread(ax[0, -2], first, "refraction_ratio", "spikes_per_hidden", hue="variant", logx=True)
+    ax[0, -2].set_title("spikes per hidden node", fontsize=9)
+    plot_mean_spread(ax[0, -1], first, "refraction_ratio", "discard_fraction", hue="variant", logx=True)
+    ax[0, -1].set_title("fraction of arrivals discarded", fontsize=9)
     for a in ax[0]:
-        a.set_xlabel("refraction ratio R / mean recurrent latency")
-    ctx.add_figure(fig, "refraction_sweep", "Effect of the refraction ratio (mean ± sd over network draws)")
+        a.set_xlabel("refraction ratio R / tau")
+    ctx.add_figure(fig, "refraction_sweep", "Effect of the refraction ratio R / tau on validation accuracy and "
+                                            "activity (mean ± sd over network draws)")
 
 
 def _plot_raster(ctx: RunContext, cfg: GeometricMNISTConfig, image: torch.Tensor, label: int, sel: dict) -> None:
-    seed = int(sel["seed"])
-    base = pixel_network(cfg.n_hidden, r_in=cfg.r_in, r_rec=cfg.r_rec, p_rec=cfg.p_rec,
-                         frac_inhibitory=cfg.frac_inhibitory, speed=cfg.speed, threshold=cfg.threshold,
-                         window=cfg.window, min_latency=cfg.min_latency, seed=seed)
-    net = base.with_params(refractory=float(sel["refraction_ratio"]) * recurrent_latency(base))
+    seed, variant = int(sel["seed"]), str(sel["variant"])
+    base = _build(cfg, variant, seed)
+    net = base.with_params(refractory=float(sel["refraction_ratio"]) * reference_latency(base))
     stim = latency_code(image[None], t_in=cfg.t_in, dt=cfg.dt, pixel_threshold=cfg.pixel_threshold)
     r = simulate(net, stim, cfg.horizon, dt=cfg.dt, record_spikes=True)
     fig, ax = new_figure(3, 1, size=(4.2, 3.6))
     ax[0, 0].imshow(image.view(28, 28).numpy(), cmap="gray_r")
     ax[0, 0].set_title(f"test image 0 (label {label})")
-    n_in = net.n_inputs
     t, n = r.spike_time.numpy(), r.spike_node.numpy()
-    inp = n < n_in
+    hid = n >= net.n_inputs
     # hidden nodes ordered by their x coordinate, so the wave's geometry is visible
-    order = np.empty(net.n, dtype=np.int64)
     h = net.hidden()
+    order = np.empty(net.n, dtype=np.int64)
     order[h] = np.argsort(np.argsort(net.positions[h, 0]))
-    ax[0, 1].scatter(t[~inp], order[n[~inp]], s=0.3, color="k", label="hidden")
+    ax[0, 1].scatter(t[hid], order[n[hid]], s=0.3, color="k")
     ax[0, 1].set_xlabel("time")
     ax[0, 1].set_ylabel("hidden node (sorted by x)")
-    ax[0, 1].set_title(f"spike raster, R/tau={sel['refraction_ratio']} ({int((~inp).sum())} hidden spikes)")
+    ax[0, 1].set_title(f"{variant}, R/tau={sel['refraction_ratio']}: {int(hid.sum())} hidden spikes", fontsize=9)
     fs = r.first_spike[0, h].numpy()
     ok = np.isfinite(fs)
     sc = ax[0, 2].scatter(net.positions[h[ok], 0], net.positions[h[ok], 1], c=fs[ok], s=4, cmap="viridis")
-    ax[0, 2].invert_yaxis()
+    ax[0, 2].set_xlim(0, 28), ax[0, 2].set_ylim(28, 0)
     ax[0, 2].set_aspect("equal")
-    ax[0, 2].set_title("hidden first-spike time (x, y)")
+    ax[0, 2].set_title("hidden first-spike time at (x, y)", fontsize=9)
     fig.colorbar(sc, ax=ax[0, 2])
     ctx.add_figure(fig, "raster", "One test image, its hidden-node spike raster and first-spike map "
-                                  f"(network draw seed {seed}, settings chosen on validation)")
+                                  f"(variant with the best validation accuracy, network draw {seed}, "
+                                  "settings chosen on validation)")
 
 
 EXPERIMENT = Experiment(

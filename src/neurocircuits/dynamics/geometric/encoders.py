@@ -76,12 +76,19 @@ def pixel_network(n_hidden: int = 2000, *, r_in: float = 2.0, r_rec: float = 2.0
               "tortuosity": tortuosity, "min_latency": min_latency, "seed": seed})
 
 
-def recurrent_latency(net: GeometricNetwork) -> float:
-    """Mean latency of the hidden -> hidden edges (the tau in the refraction ratio R / tau)."""
+def reference_latency(net: GeometricNetwork) -> float:
+    """The tau of the refraction ratio R / tau: mean latency of the hidden -> hidden edges,
+    or of all edges when there are none (a feed-forward network).
+
+    Example:
+        >>> net = GeometricNetwork.from_arrays(3, [0, 1], [1, 2], [1.0, 3.0], inputs=[0])
+        >>> reference_latency(net)
+        3.0
+    """
+    if net.n_edges == 0:
+        raise ValidationError("the network has no edges")
     rec = ~net.is_input[net.pre]
-    if not rec.any():
-        raise ValidationError("the network has no recurrent (hidden -> hidden) edges")
-    return float(net.latency[rec].mean())
+    return float(net.latency[rec].mean()) if rec.any() else float(net.latency.mean())
 
 
 def latency_code(images: torch.Tensor | np.ndarray, *, t_in: int = 10, dt: float = 0.25,
