@@ -139,4 +139,4 @@ def hdbscan_labels(x: np.ndarray, pca_dim: int = 50, min_cluster_size: int | Non
     if pca_dim and x.shape[1] > pca_dim:
         x = PCA(pca_dim, random_state=seed).fit_transform(x)
     mcs = min_cluster_size or max(5, x.shape[0] // 100)
-    return HDBSCAN(min_cluster_size=mcs, copy=True).fit_predict(x)
+    return HDBSCAN(min_cluster_size=mcs, copy=True, n_jobs=-1).fit_predict(x)
