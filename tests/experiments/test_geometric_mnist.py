@@ -34,3 +34,11 @@ def test_geometric_mnist_tiny_run(tmp_path) -> None:
     assert len(sel.rows) == 3
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] and {f["file"] for f in manifest["figures"]} == {"refraction_sweep.png", "raster.png"}
+
+
+def test_cli_overrides_of_optional_and_tuple_fields() -> None:
+    from neurocircuits.experiments.runner import build_config
+
+    c = build_config("geometric-mnist", True, None, {"n_train": "1000", "n_val": "none",
+                                                     "variants": "feedforward", "ratios": "0.5,2"})
+    assert (c.n_train, c.n_val, c.variants, c.ratios) == (1000, None, ("feedforward",), (0.5, 2.0))
