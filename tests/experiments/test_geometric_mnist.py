@@ -42,3 +42,11 @@ def test_cli_overrides_of_optional_and_tuple_fields() -> None:
     c = build_config("geometric-mnist", True, None, {"n_train": "1000", "n_val": "none",
                                                      "variants": "feedforward", "ratios": "0.5,2"})
     assert (c.n_train, c.n_val, c.variants, c.ratios) == (1000, None, ("feedforward",), (0.5, 2.0))
+
+
+def test_resume_with_tuple_fields_is_accepted(tmp_path) -> None:
+    """config.json stores tuples as lists; a resumed run with the same config must not be refused."""
+    over = {"n_train": 60, "n_val": 20, "n_test": 20, "n_hidden": 50, "variants": ("feedforward",),
+            "ratios": (1.0,), "horizon": 10.0, "ks": (1,)}
+    run_experiment("geometric-mnist", quick=True, seeds=1, out=tmp_path, progress=False, device="cpu", overrides=over)
+    run_experiment("geometric-mnist", quick=True, seeds=1, out=tmp_path, progress=False, device="cpu", overrides=over)

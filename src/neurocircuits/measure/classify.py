@@ -136,7 +136,8 @@ def hdbscan_labels(x: np.ndarray, pca_dim: int = 50, min_cluster_size: int | Non
 
     check_finite("features", x)
     x = np.asarray(x, dtype=np.float64)
-    if pca_dim and x.shape[1] > pca_dim:
-        x = PCA(pca_dim, random_state=seed).fit_transform(x)
+    dim = min(pca_dim, x.shape[0], x.shape[1]) if pca_dim else 0
+    if dim and x.shape[1] > dim:
+        x = PCA(dim, random_state=seed).fit_transform(x)
     mcs = min_cluster_size or max(5, x.shape[0] // 100)
     return HDBSCAN(min_cluster_size=mcs, copy=True, n_jobs=-1).fit_predict(x)
