@@ -22,6 +22,8 @@ def test_geometric_mnist_tiny_run(tmp_path) -> None:
         crd = t.values("test_acc", representation=rep, method="P3 k-NN (k chosen on val)")[0]
         assert 0.3 < crd <= 1.0, rep  # real data: far above chance (0.1)
         assert t.values("collisions", representation=rep)[0] == 0
+    p2 = t.values("test_acc", representation="raw pixels", method="P2 10-shot templates")[0]
+    assert 0.3 < p2 < pix  # ten templates per class: above chance, below k-NN on all references
     sweep = ResultTable.load(out / "sweep.json")
     assert {r["refraction_ratio"] for r in sweep.rows} == {0.5, 2.0}
     # larger R/tau: fewer re-activations in the recurrent network (spec §3 item 2)
@@ -47,6 +49,6 @@ def test_cli_overrides_of_optional_and_tuple_fields() -> None:
 def test_resume_with_tuple_fields_is_accepted(tmp_path) -> None:
     """config.json stores tuples as lists; a resumed run with the same config must not be refused."""
     over = {"n_train": 60, "n_val": 20, "n_test": 20, "n_hidden": 50, "variants": ("feedforward",),
-            "ratios": (1.0,), "horizon": 10.0, "ks": (1,)}
+            "ratios": (1.0,), "horizon": 10.0, "ks": (1,), "shots": (1,)}
     run_experiment("geometric-mnist", quick=True, seeds=1, out=tmp_path, progress=False, device="cpu", overrides=over)
     run_experiment("geometric-mnist", quick=True, seeds=1, out=tmp_path, progress=False, device="cpu", overrides=over)

@@ -69,3 +69,20 @@ def test_clustering_back_ends_separate_blobs() -> None:
     assert cluster_scores(y, kmeans_labels(x, 3, seed=0))["ari"] > 0.99
     hd = cluster_scores(y, hdbscan_labels(x, pca_dim=10), mapping="majority")
     assert hd["acc"] > 0.95
+
+
+def test_few_shot_accuracy() -> None:
+    from neurocircuits.measure.classify import few_shot_accuracy
+
+    g = torch.Generator().manual_seed(1)
+    ref = torch.randn(200, 5, generator=g)
+    y = (ref[:, 0] > 0).long()
+    x = torch.randn(100, 5, generator=g)
+    yt = (x[:, 0] > 0).long()
+    one, many = (few_shot_accuracy(ref, y, x, yt, s, draws=30, seed=0) for s in (1, 50))
+    assert 0.5 < one < many <= 1.0  # more templates help on average
+    # with every reference of the smaller class as templates
+    full = few_shot_accuracy(ref, y, x, yt, int(torch.bincount(y).min()), draws=1)
+    assert 0.5 < full <= 1.0
+    with pytest.raises(ValidationError, match="fewer than shots"):
+        few_shot_accuracy(ref, y, x, yt, 1000)

@@ -29,7 +29,7 @@ from neurocircuits.experiments.context import RunContext
 from neurocircuits.errors import UnknownNameError
 from neurocircuits.experiments.registry import Experiment, ExperimentConfig
 from neurocircuits.measure.classify import (
-    cluster_scores, hdbscan_labels, kmeans_labels, knn_predict, prototype_predict,
+    cluster_scores, few_shot_accuracy, hdbscan_labels, kmeans_labels, knn_predict, prototype_predict,
 )
 from neurocircuits.report.plots import new_figure, plot_mean_spread
 from neurocircuits.report.table import ResultTable
@@ -66,6 +66,8 @@ class GeometricMNISTConfig(ExperimentConfig):
     ratios: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)   # refraction ratio R / reference latency
     readouts: tuple[str, ...] = READOUTS
     ks: tuple[int, ...] = (1, 3, 5)
+    shots: tuple[int, ...] = (1, 10)  # P2: labelled templates per class (nearest template)
+    template_draws: int = 20
     batch_size: int = 500             # stimuli per simulation chunk on CPU
     batch_size_cuda: int = 4096
     QUICK = {"seeds": 2, "n_train": 1500, "n_val": 500, "n_test": 500, "n_hidden": 1000,
@@ -104,6 +106,16 @@ def _knn_acc(ref_x, ref_y, x, y, ks, device) -> dict[int, float]:
 
 def _proto_acc(ref_x, ref_y, x, y, device) -> float:
     return float((prototype_predict(ref_x.to(device), ref_y, x) == y).float().mean())
+
+
+def _few_shot_rows(cfg: GeometricMNISTConfig, rep: str, ref_x, ref_y, x, y, seed: int | None, device) -> list[dict]:
+    """P2 rows: nearest of ``s`` labelled templates per class (drawn from the references).
+
+    The template draws use a fixed generator seed, so every representation sees the same templates.
+    """
+    return [dict(representation=rep, method=f"P2 {s}-shot templates", seed=seed,
+                 test_acc=few_shot_accuracy(ref_x, ref_y, x, y, s, cfg.template_draws, seed=0, device=device))
+            for s in cfg.shots]
 
 
 def _collisions(x: torch.Tensor, images: torch.Tensor) -> int:
@@ -154,6 +166,7 @@ def run(cfg: GeometricMNISTConfig, ctx: RunContext) -> ResultTable:
             rows.append(dict(representation=rep, method="P3 nearest prototype",
                              test_acc=_proto_acc(torch.cat([ftr, fva]), trva_y, fte, te_y, dev),
                              val_acc=_proto_acc(ftr, tr_y, fva, va_y, dev)))
+            rows += _few_shot_rows(cfg, rep, torch.cat([ftr, fva]), trva_y, fte, te_y, None, dev)
             t = ResultTable(METRICS)
             _clusters(t, rep, fte[:ncl].numpy(), te_y[:ncl].numpy(), None, with_density=True)
             rows += t.rows
@@ -252,6 +265,7 @@ def _crd_unit(cfg: GeometricMNISTConfig, ctx: RunContext, variant: str, seed: in
                      val_acc=val_acc, collisions=_collisions(fte, te_x)))
     rows.append(dict(representation=rep, method="P3 nearest prototype", seed=seed,
                      test_acc=_proto_acc(ref, trva_y, fte, te_y, dev)))
+    rows += _few_shot_rows(cfg, rep, ref, trva_y, fte, te_y, seed, dev)
     t = ResultTable(METRICS)
     _clusters(t, rep, fte[:ncl].numpy(), te_y[:ncl].numpy(), seed, with_density=True)
     return {"rows": rows + t.rows, "sweep": sweep_rows,

@@ -2,6 +2,7 @@
 
 * :func:`knn_predict`: k-nearest-neighbour vote (Euclidean), chunked, on any torch device.
 * :func:`prototype_predict`: nearest class mean.
+* :func:`few_shot_accuracy`: nearest of ``shots`` random labelled templates per class, averaged over draws.
 * :func:`cluster_accuracy`, :func:`cluster_scores`: clusterings scored against labels
   (accuracy after cluster-to-label assignment, ARI, AMI) with scikit-learn.
 * :func:`kmeans_labels`, :func:`hdbscan_labels`: the two clustering back ends.
@@ -75,6 +76,32 @@ def prototype_predict(ref_x: torch.Tensor, ref_y: torch.Tensor, x: torch.Tensor)
     cnt = torch.bincount(ry, minlength=n_cls).clamp(min=1).float()
     protos = sums / cnt[:, None]
     return torch.cdist(x.to(ref_x.device).float(), protos).argmin(1).cpu()
+
+
+def few_shot_accuracy(ref_x: torch.Tensor, ref_y: torch.Tensor, x: torch.Tensor, y: torch.Tensor, shots: int,
+                      draws: int = 20, seed: int = 0, device: str | torch.device | None = None) -> float:
+    """Mean accuracy of 1-NN among ``shots`` random templates per class, over ``draws`` template draws.
+
+    Example:
+        >>> ref = torch.tensor([[0.0], [0.1], [5.0], [5.1]]); y = torch.tensor([0, 0, 1, 1])
+        >>> few_shot_accuracy(ref, y, torch.tensor([[0.2], [4.0]]), torch.tensor([0, 1]), shots=1, draws=3)
+        1.0
+    """
+    if shots < 1 or draws < 1:
+        raise ValidationError(f"need shots >= 1 and draws >= 1, got {shots}, {draws}")
+    ry = ref_y.cpu().long()
+    classes = torch.unique(ry)
+    counts = torch.bincount(ry)[classes]
+    if int(counts.min()) < shots:
+        raise ValidationError(f"a class has only {int(counts.min())} reference samples, fewer than shots={shots}")
+    g = torch.Generator().manual_seed(int(seed))
+    accs = []
+    for _ in range(draws):
+        idx = torch.cat([torch.nonzero(ry == c).view(-1)[torch.randperm(int(n), generator=g)[:shots]]
+                         for c, n in zip(classes.tolist(), counts.tolist())])
+        pred = knn_predict(ref_x[idx], ry[idx], x, 1, device=device)[1]
+        accs.append(float((pred == y.cpu()).float().mean()))
+    return float(np.mean(accs))
 
 
 def cluster_accuracy(y_true: np.ndarray, y_pred: np.ndarray, mapping: str = "hungarian") -> float:
