@@ -19,6 +19,7 @@ in its own interpreter: ``--brian2-python /path/to/python`` (a venv with
 
 Usage:
     PYTHONPATH=src python3 benchmarks/geometric_engines.py --quick [--brian2-python PY] [--device cuda]
+    PYTHONPATH=src python3 benchmarks/geometric_engines.py --sizes 100000 --degrees 10 --batches 1 8 --out F.json
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--brian2-target", default="cython", choices=["cython", "numpy"])
     ap.add_argument("--no-brian2", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sizes", type=int, nargs="*", help="hidden-node counts (overrides the preset)")
+    ap.add_argument("--degrees", type=int, nargs="*", help="mean degrees (overrides the preset)")
+    ap.add_argument("--batches", type=int, nargs="*", help="batch sizes of the fast engine (overrides the preset)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     if args.quick:
@@ -105,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         sizes, degrees, batches, ref_max_edges, b2_max_edges = [1000, 10000, 100000], [10, 100], [1, 16, 128], \
             200_000, 10_000_000
+    sizes, degrees, batches = args.sizes or sizes, args.degrees or degrees, args.batches or batches
     rows = []
     for n in sizes:
         for deg in degrees:
