@@ -229,3 +229,16 @@ def test_cuda_matches_cpu() -> None:
     a = simulate(net, stim, 30.0, dt=0.5, record_spikes=True)
     b = simulate(net, stim, 30.0, dt=0.5, record_spikes=True, device="cuda")
     assert torch.equal(a.counts, b.counts) and torch.equal(a.spike_time, b.spike_time)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_engines_agree_with_one_shared_window(seed: int) -> None:
+    """The fast path for a window shared by every node gives the reference's spike trains."""
+    dt = 0.5
+    net = random_grid_network(seed + 20, dt=dt).with_params(window=1.5)
+    stim = random_stimulus(seed, 4, net.n_inputs, dt)
+    ref = simulate_reference(net, stim, horizon=30.0)
+    fast = simulate(net, stim, horizon=30.0, dt=dt, record_spikes=True)
+    assert int(ref.counts.sum()) > 2 * net.n_inputs
+    for b in range(4):
+        assert fast.spike_trains(b) == ref.spike_trains(b)

@@ -92,6 +92,7 @@ class _Plan:
         if (wk[fin] < 1).any():
             raise ValidationError(f"dt={dt} is too coarse for the smallest summation window {win[fin].min():.4g}")
         self.M = int(wk.max()) if fin.any() else 0
+        self.uniform_window = bool(fin.all() and (wk == self.M).all())
         self.win_steps = torch.tensor(wk, device=dev)
         self.win_finite = torch.tensor(fin, device=dev)
         self.threshold = torch.tensor(net.threshold, dtype=dtype, device=dev)
@@ -141,9 +142,12 @@ def _run_chunk(p: _Plan, stim: np.ndarray, n_steps: int, record: bool, offset: i
         S += eff
         if p.M:
             hslot = t % p.M
-            old_slot = (t - p.win_steps) % p.M  # (N,), per-node expiry slot
-            expired = hist[old_slot, :, node_ar].T  # (B, N)
-            S -= torch.where(p.win_finite, expired, torch.zeros((), dtype=p.dtype, device=dev))
+            if p.uniform_window:  # every window is M steps: the expiring slot is the one overwritten now
+                S -= hist[hslot]
+            else:
+                old_slot = (t - p.win_steps) % p.M  # (N,), per-node expiry slot
+                expired = hist[old_slot, :, node_ar].T  # (B, N)
+                S -= torch.where(p.win_finite, expired, torch.zeros((), dtype=p.dtype, device=dev))
             hist[hslot] = eff
         fire = accept & (S >= p.threshold)
         fire[:, p.inputs] = stim_steps == t
