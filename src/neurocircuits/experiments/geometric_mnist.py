@@ -53,7 +53,7 @@ class GeometricMNISTConfig(ExperimentConfig):
     n_train: int | None = None        # None = all 50,000
     n_val: int | None = None          # None = all 10,000
     n_test: int | None = None         # None = all 10,000
-    n_cluster: int | None = None      # test images clustered (None = all)
+    n_cluster: int | None = 5000      # first test images clustered in P1 (None = all; bounds CPU time)
     n_hidden: int = 2000
     variants: tuple[str, ...] = ("recurrent", "coincidence", "feedforward")  # see VARIANTS
     frac_inhibitory: float = 0.0
@@ -69,7 +69,7 @@ class GeometricMNISTConfig(ExperimentConfig):
     shots: tuple[int, ...] = (1, 10)  # P2: labelled templates per class (nearest template)
     template_draws: int = 20
     batch_size: int = 500             # stimuli per simulation chunk on CPU
-    batch_size_cuda: int = 4096
+    batch_size_cuda: int = 8192
     QUICK = {"seeds": 2, "n_train": 1500, "n_val": 500, "n_test": 500, "n_hidden": 1000,
              "ratios": (0.5, 2.0)}
 
@@ -218,8 +218,10 @@ def run(cfg: GeometricMNISTConfig, ctx: RunContext) -> ResultTable:
         "for the feed-forward variant). Fast discrete-time engine (equal to the event-driven reference on the dt "
         "grid; see tests). Readouts use hidden nodes only: first = (T - t_first)/T (0 if silent), counts = "
         "log(1 + spikes). P3 = k-NN / nearest class mean with labelled references (weight-free, NOT "
-        "unsupervised); P1 = clustering of the test images, labels only for scoring (k-means: Hungarian "
-        "accuracy; HDBSCAN on PCA-50, min cluster size 1% of points: majority-label accuracy with noise counted "
+        f"unsupervised); P2 = nearest of s labelled templates per class, s in {cfg.shots}, mean over "
+        f"{cfg.template_draws} random template draws (the same draws for every representation); P1 = clustering "
+        f"of the first {min(cfg.n_cluster or te_x.shape[0], te_x.shape[0])} test images, labels only for scoring "
+        "(k-means: Hungarian accuracy; HDBSCAN on PCA-50, min cluster size 1% of points: majority-label accuracy with noise counted "
         "wrong). For each variant and network draw, (R/tau, readout, k) are chosen on validation with training "
         "references; the test images are then simulated once and classified with training + validation "
         "references. collisions = distinct test images with identical readouts."))
