@@ -15,7 +15,7 @@ def test_geometric_mnist_tiny_run(tmp_path) -> None:
     t = ResultTable.load(out / "results.json")
     reps = {r["representation"] for r in t.rows}
     crd_reps = {f"CRD hidden nodes: {v}" for v in ("recurrent", "coincidence", "feedforward")}
-    assert reps == {"raw pixels", "input latency code (stimulus, control)"} | crd_reps
+    assert reps == {"raw pixels", "blurred pixels (Gaussian, control)", "input latency code (stimulus, control)"} | crd_reps
     pix = t.values("test_acc", representation="raw pixels", method="P3 k-NN k=1")[0]
     assert 0.6 < pix <= 1.0
     for rep in crd_reps:
