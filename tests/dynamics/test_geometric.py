@@ -242,3 +242,9 @@ def test_engines_agree_with_one_shared_window(seed: int) -> None:
     assert int(ref.counts.sum()) > 2 * net.n_inputs
     for b in range(4):
         assert fast.spike_trains(b) == ref.spike_trains(b)
+
+
+def test_spike_trains_need_recorded_spikes() -> None:
+    net = GeometricNetwork.from_arrays(2, [0], [1], [1.0], inputs=[0])
+    with pytest.raises(ValidationError, match="record_spikes=True"):
+        simulate(net, [[0.0]], 5.0).spike_trains(0)

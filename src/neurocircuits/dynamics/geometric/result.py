@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+from neurocircuits.errors import ValidationError
+
 
 @dataclass
 class SpikeResult:
@@ -62,7 +64,7 @@ class SpikeResult:
     def spike_trains(self, b: int) -> list[tuple[float, int]]:
         """Sorted ``(time, node)`` pairs of stimulus ``b`` (needs recorded spikes)."""
         if self.spike_batch is None:
-            raise ValueError("spikes were not recorded; simulate with record_spikes=True")
+            raise ValidationError("spikes were not recorded; simulate with record_spikes=True")
         m = self.spike_batch == b
         pairs = zip(self.spike_time[m].tolist(), self.spike_node[m].tolist())
         return sorted((float(t), int(n)) for t, n in pairs)
