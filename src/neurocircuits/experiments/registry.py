@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 EXPERIMENTS: dict[str, str] = {
     "connectome-stats": "neurocircuits.experiments.connectome_stats",
     "emergence-init": "neurocircuits.experiments.emergence_init",
+    "geometric-mnist": "neurocircuits.experiments.geometric_mnist",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def run_experiment(
     cfg_file = out_dir / "config.json"
     if cfg_file.exists() and not fresh:
         old = json.loads(cfg_file.read_text())
-        if old != cfg_dict:
+        if old != json.loads(json.dumps(cfg_dict)):  # compare as stored (tuples become lists)
             raise ValidationError(
                 f"{out_dir} holds a run with another config; use another --out or --fresh to start over.\n"
                 f"  old: {old}\n  new: {cfg_dict}")
@@ -101,6 +102,13 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
     if not isinstance(value, str):
         return value
     origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):  # e.g. ``int | None``: "none" -> None, else the other type
+        args = typing.get_args(hint)
+        rest = [a for a in args if a is not type(None)]
+        if value.lower() == "none" and len(rest) < len(args):
+            return None
+        if len(rest) == 1:
+            return _coerce(key, value, rest[0])
     try:
         if hint is bool:
             if value.lower() in ("1", "true", "yes"):

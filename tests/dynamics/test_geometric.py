@@ -1,0 +1,250 @@
+"""Tests of the geometric competitive-refractory engines (reference vs fast, hand cases)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from neurocircuits.circuit import geometric
+from neurocircuits.dynamics.geometric import (
+    GeometricNetwork, shortest_arrival, simulate, simulate_reference,
+)
+from neurocircuits.errors import ValidationError
+
+INF = math.inf
+
+
+def random_grid_network(seed: int, n: int = 40, n_in: int = 6, p: float = 0.12, dt: float = 0.5,
+                        inhibition: bool = True, window: bool = True) -> GeometricNetwork:
+    """A random directed network whose latencies, R and W are all multiples of dt."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random((n, n)) < p
+    np.fill_diagonal(mask, False)
+    pre, post = np.nonzero(mask)
+    lat = rng.integers(1, 7, size=pre.size) * dt
+    w = rng.choice([1.0, 0.5, 1.5] + ([-1.0] if inhibition else []), size=pre.size)
+    ref = rng.integers(0, 9, size=n) * dt
+    thr = rng.choice([1.0, 1.5, 2.0], size=n)
+    win = (np.where(rng.random(n) < 0.5, rng.integers(1, 5, size=n) * dt, INF) if window else INF)
+    return GeometricNetwork.from_arrays(n, pre, post, lat, w, refractory=ref, threshold=thr,
+                                        window=win, inputs=np.arange(n_in))
+
+
+def random_stimulus(seed: int, b: int, n_in: int, dt: float, t_max: int = 8) -> np.ndarray:
+    rng = np.random.default_rng(seed + 1000)
+    s = rng.integers(0, t_max, size=(b, n_in)) * dt
+    return np.where(rng.random((b, n_in)) < 0.2, INF, s)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_engines_agree_on_random_grid_networks(seed: int) -> None:
+    dt = 0.5
+    net = random_grid_network(seed, dt=dt)
+    assert net.on_grid(dt)
+    stim = random_stimulus(seed, 5, net.n_inputs, dt)
+    ref = simulate_reference(net, stim, horizon=30.0)
+    fast = simulate(net, stim, horizon=30.0, dt=dt, record_spikes=True, batch_size=3)
+    assert int(ref.counts.sum()) > 3 * net.n_inputs  # the network is actually active
+    for b in range(stim.shape[0]):
+        assert fast.spike_trains(b) == ref.spike_trains(b)
+    assert torch.equal(fast.counts, ref.counts)
+    assert torch.equal(fast.first_spike, ref.first_spike)
+    assert torch.equal(fast.arrivals, ref.arrivals)
+    assert torch.equal(fast.discarded, ref.discarded)
+    assert fast.refraction_ratio == ref.refraction_ratio
+
+
+def test_engines_agree_with_reverberation_and_saturation() -> None:
+    """Excitatory, theta = 1, small R: many re-activations and many discarded arrivals."""
+    dt = 1.0
+    net = random_grid_network(3, n=60, p=0.1, dt=dt, inhibition=False, window=False).with_params(
+        threshold=1.0, refractory=2.0)
+    stim = random_stimulus(3, 4, net.n_inputs, dt)
+    ref = simulate_reference(net, stim, horizon=40.0)
+    fast = simulate(net, stim, horizon=40.0, dt=dt, record_spikes=True)
+    assert float(ref.counts[:, net.hidden()].float().mean()) > 3  # reverberating
+    assert ref.discard_fraction() > 0.3
+    for b in range(4):
+        assert fast.spike_trains(b) == ref.spike_trains(b)
+    assert torch.equal(fast.discarded, ref.discarded)
+
+
+def test_chain_hand_checked() -> None:
+    # 0 -> 1 -> 2 -> 3 with latencies 1, 2, 3: spikes at 0, 1, 3, 6
+    net = GeometricNetwork.from_arrays(4, [0, 1, 2], [1, 2, 3], [1.0, 2.0, 3.0], inputs=[0])
+    for r in (simulate_reference(net, [[0.0]], 20.0), simulate(net, [[0.0]], 20.0, record_spikes=True)):
+        assert r.spike_trains(0) == [(0.0, 0), (1.0, 1), (3.0, 2), (6.0, 3)]
+        assert r.counts.tolist() == [[1, 1, 1, 1]]
+        assert r.arrivals.tolist() == [3.0] and r.discarded.tolist() == [0.0]
+    # the horizon cuts events at times >= horizon
+    r = simulate_reference(net, [[0.0]], 6.0)
+    assert r.first_spike[0, 3] == INF and r.counts[0].tolist() == [1, 1, 1, 0]
+
+
+def test_two_input_competition_hand_checked() -> None:
+    """Inputs 0 and 1 both drive node 2 (R = 3). Arrivals at 1 and 2: the second is lost."""
+    net = GeometricNetwork.from_arrays(3, [0, 1], [2, 2], [1.0, 1.0], refractory=[0, 0, 3.0], inputs=[0, 1])
+    stim = [[0.0, 1.0],   # arrivals 1, 2: fires at 1, arrival at 2 discarded
+            [0.0, 3.0],   # arrivals 1, 4: 4 = 1 + R is accepted (boundary rule) -> fires twice
+            [2.0, 0.0],   # the other input wins: fires at 1, arrival at 3 discarded
+            [0.0, 0.0]]   # simultaneous arrivals are summed into one firing
+    expect_counts = [1, 2, 1, 1]
+    for r in (simulate_reference(net, stim, 10.0), simulate(net, stim, 10.0, record_spikes=True)):
+        assert r.counts[:, 2].tolist() == expect_counts
+        assert r.first_spike[:, 2].tolist() == [1.0, 1.0, 1.0, 1.0]
+        assert r.discarded.tolist() == [1.0, 0.0, 1.0, 0.0]
+        assert [t for t, n in r.spike_trains(1) if n == 2] == [1.0, 4.0]
+        assert r.refraction_ratio == 3.0
+
+
+def test_temporal_summation_window() -> None:
+    """theta = 2: two unit arrivals fire the node only if they fall within the window."""
+    stim = [[0.0, 1.0], [0.0, 2.0], [0.0, 0.0]]
+    for window, expect in ((2.0, [1, 0, 1]), (3.0, [1, 1, 1]), (INF, [1, 1, 1]), (1.0, [0, 0, 1])):
+        net = GeometricNetwork.from_arrays(3, [0, 1], [2, 2], [1.0, 1.0], threshold=[1, 1, 2.0],
+                                           window=window, inputs=[0, 1])
+        for r in (simulate_reference(net, stim, 10.0), simulate(net, stim, 10.0)):
+            assert r.counts[:, 2].tolist() == expect, window
+
+
+def test_inhibition_leaving_window_releases_firing() -> None:
+    """An inhibitory arrival that leaves the window lets the remaining sum reach threshold."""
+    # 0 -(-1, lat 1)-> 3 ; 1 -(+1, lat 2)-> 3 ; 2 -(+1, lat 2)-> 3 ; theta 2, window 2
+    net = GeometricNetwork.from_arrays(4, [0, 1, 2], [3, 3, 3], [1.0, 2.0, 2.0], [-1.0, 1.0, 1.0],
+                                       threshold=[1, 1, 1, 2.0], window=2.0, inputs=[0, 1, 2])
+    # arrivals: -1 at t=1, +1 +1 at t=2 -> S(2) = 1; at t=3 the -1 expires -> S = 2 -> fire at 3
+    for r in (simulate_reference(net, [[0.0, 0.0, 0.0]], 10.0), simulate(net, [[0.0, 0.0, 0.0]], 10.0)):
+        assert r.first_spike[0, 3].item() == 3.0
+
+
+@pytest.mark.parametrize("R", [1.0, 5.0, 20.0])
+def test_first_spike_equals_dijkstra_when_one_arrival_fires(R: float) -> None:
+    rng = np.random.default_rng(7)
+    n_in, n_h = 30, 120
+    pos = np.concatenate([rng.uniform(0, 6, (n_in, 2)), rng.uniform(0, 6, (n_h, 2))])
+    c = geometric(n_in + n_h, dim=2, positions=pos, rule="knn", k=6)
+    net = GeometricNetwork.from_circuit(c, speed=0.5, refractory=R, inputs=range(n_in))
+    stim = np.where(rng.random((6, n_in)) < 0.5, rng.uniform(0, 3, (6, n_in)), INF)
+    want = shortest_arrival(net, stim)
+    horizon = float(want[np.isfinite(want)].max()) + 1.0
+    got = simulate_reference(net, stim, horizon=horizon, record_spikes=False).first_spike.numpy()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    assert np.isfinite(want[:, n_in:]).mean() > 0.5
+    # the fast engine matches on the dt grid (latencies rounded -> compare with rounded Dijkstra)
+    dt = 0.125
+    lat = np.rint(net.latency / dt) * dt
+    grid = GeometricNetwork.from_arrays(net.n, net.pre, net.post, lat, refractory=R, inputs=net.inputs)
+    sg = np.rint(stim / dt) * dt
+    fast = simulate(grid, sg, horizon=horizon + 2.0, dt=dt).first_spike.numpy()
+    np.testing.assert_array_equal(fast, shortest_arrival(grid, sg))
+
+
+def test_fast_engine_matches_reference_on_circuit_geometry() -> None:
+    """Continuous latencies: the reference on rounded latencies equals the fast engine."""
+    c = geometric(200, dim=3, rule="radius", radius=0.25, seed=4)
+    dt = 0.0625  # dyadic, so grid times are exact in floating point
+    net = GeometricNetwork.from_circuit(c, speed=0.25, refractory=0.375, threshold=1.0, inputs=range(10))
+    grid = GeometricNetwork.from_arrays(net.n, net.pre, net.post, np.maximum(np.rint(net.latency / dt), 1) * dt,
+                                        refractory=net.refractory, inputs=net.inputs)
+    stim = random_stimulus(4, 3, 10, dt, t_max=4)
+    ref = simulate_reference(grid, stim, horizon=6.0)
+    fast = simulate(net, stim, horizon=6.0, dt=dt, record_spikes=True)
+    assert int(ref.counts.sum()) > 100
+    for b in range(3):
+        assert [(round(t, 9), n) for t, n in fast.spike_trains(b)] == \
+               [(round(t, 9), n) for t, n in ref.spike_trains(b)]
+
+
+def test_refraction_ratio_and_summary() -> None:
+    net = GeometricNetwork.from_arrays(3, [0, 1], [1, 2], [2.0, 4.0], refractory=[1.0, 2.0, 2.0])
+    np.testing.assert_allclose(net.refraction_ratio(), [1.0, 0.5])
+    s = net.summary()
+    assert s["edges"] == 2 and s["refraction_ratio_median"] == 0.75
+    np.testing.assert_array_equal(net.hidden(), [0, 1, 2])
+
+
+def test_from_circuit_latency_is_length_over_speed() -> None:
+    c = geometric(30, rule="knn", k=3, seed=2)
+    net = GeometricNetwork.from_circuit(c, speed=2.0, inputs=["n0", "n1"])
+    order = np.lexsort((c.post, c.pre))
+    np.testing.assert_allclose(net.latency, c.length[order] / 2.0)
+    np.testing.assert_array_equal(net.inputs, [0, 1])
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(latency=[-1.0]), "latencies must be > 0"),
+    (dict(latency=[0.0]), "latencies must be > 0"),
+    (dict(latency=[math.nan]), "NaN"),
+    (dict(refractory=-1.0), "refractory"),
+    (dict(threshold=0.0), "thresholds"),
+    (dict(window=0.0), "window"),
+    (dict(positions=[[0.0, 0.0], [math.nan, 1.0]]), "NaN"),
+    (dict(positions=[[0.0, 0.0]]), "positions"),
+    (dict(inputs=[5]), "input indices"),
+    (dict(post=[3]), "edge endpoints"),
+])
+def test_bad_network_raises(kw: dict, match: str) -> None:
+    args = dict(n=2, pre=[0], post=[1], latency=[1.0])
+    args.update({k: v for k, v in kw.items() if k in args})
+    extra = {k: v for k, v in kw.items() if k not in args}
+    with pytest.raises(ValidationError, match=match):
+        GeometricNetwork.from_arrays(**args, **extra)
+
+
+def test_bad_stimulus_and_settings_raise() -> None:
+    net = GeometricNetwork.from_arrays(3, [0, 1], [2, 2], [1.0, 0.3], inputs=[0, 1])
+    for sim in (lambda s, **k: simulate(net, s, 5.0, **k), lambda s, **k: simulate_reference(net, s, 5.0)):
+        with pytest.raises(ValidationError, match="shape"):
+            sim([[0.0, 1.0, 2.0]])
+        with pytest.raises(ValidationError, match="NaN"):
+            sim([[0.0, math.nan]])
+        with pytest.raises(ValidationError, match=">= 0"):
+            sim([[-1.0, 0.0]])
+    with pytest.raises(ValidationError, match="too coarse"):
+        simulate(net, [[0.0, 0.0]], 5.0, dt=1.0)  # 0.3 rounds to 0 steps
+    with pytest.raises(ValidationError, match="dt"):
+        simulate(net, [[0.0, 0.0]], 5.0, dt=-0.1)
+    with pytest.raises(ValidationError, match="horizon"):
+        simulate(net, [[0.0, 0.0]], math.nan, dt=0.1)
+    with pytest.raises(ValidationError, match="circuit has no edge lengths"):
+        from neurocircuits.circuit import Circuit
+        GeometricNetwork.from_circuit(Circuit(["a", "b"], [0], [1]))
+
+
+def test_torch_stimulus_and_empty_batch() -> None:
+    net = GeometricNetwork.from_arrays(2, [0], [1], [1.0], inputs=[0])
+    r = simulate(net, torch.tensor([[0.0], [INF]]), 5.0)
+    assert r.first_spike.tolist() == [[0.0, 1.0], [INF, INF]]
+    feats = r.first_spike_features(torch.tensor([1]))
+    assert feats.tolist() == [[pytest.approx(0.8)], [0.0]]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA not available on this machine")
+def test_cuda_matches_cpu() -> None:
+    net = random_grid_network(1, dt=0.5)
+    stim = random_stimulus(1, 6, net.n_inputs, 0.5)
+    a = simulate(net, stim, 30.0, dt=0.5, record_spikes=True)
+    b = simulate(net, stim, 30.0, dt=0.5, record_spikes=True, device="cuda")
+    assert torch.equal(a.counts, b.counts) and torch.equal(a.spike_time, b.spike_time)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_engines_agree_with_one_shared_window(seed: int) -> None:
+    """The fast path for a window shared by every node gives the reference's spike trains."""
+    dt = 0.5
+    net = random_grid_network(seed + 20, dt=dt).with_params(window=1.5)
+    stim = random_stimulus(seed, 4, net.n_inputs, dt)
+    ref = simulate_reference(net, stim, horizon=30.0)
+    fast = simulate(net, stim, horizon=30.0, dt=dt, record_spikes=True)
+    assert int(ref.counts.sum()) > 2 * net.n_inputs
+    for b in range(4):
+        assert fast.spike_trains(b) == ref.spike_trains(b)
+
+
+def test_spike_trains_need_recorded_spikes() -> None:
+    net = GeometricNetwork.from_arrays(2, [0], [1], [1.0], inputs=[0])
+    with pytest.raises(ValidationError, match="record_spikes=True"):
+        simulate(net, [[0.0]], 5.0).spike_trains(0)
