@@ -1,0 +1,195 @@
+"""Graph networks over neurons that apply to any number of (named or unnamed) neurons.
+
+:class:`GraphNet` treats every neuron as a node. A shared GRU encodes each node's own
+trace over the window into ``h_i``; messages pass over a graph; a shared node update and
+decoder forecast every node's next frame (residual, like the sequence models), and a
+permutation-invariant readout (mean and max over nodes) gives the behaviour outputs.
+Nothing in the network depends on the number or the order of the neurons, so a model
+trained on some worms runs on a worm it never saw, with its own N and unnamed cells.
+
+The graph is either
+
+- ``inferred`` (relational inference, per sample, in the spirit of NRI): edge logits
+  ``e_ji = MLP([h_j, h_i, f_ji])`` for every ordered pair, where ``f_ji`` are the lag-1
+  and zero-lag co-activations of the two traces in the window (:func:`pair_features`),
+  ``A[b, j, i] = sigmoid(e_ji)`` (self-edges masked), and messages
+  ``m_i = sum_j A[b, j, i] * MLP([h_i, h_j, f_ji]) / (N - 1)``;
+- ``fixed``: a given non-negative adjacency ``A[pre, post]`` (e.g. the connectome,
+  :func:`prior_adjacency`), each column normalised to sum to at most one, so a neuron
+  receives the weighted mean of its presynaptic partners' messages; neurons without
+  anatomical inputs (unnamed, or absent from the connectome) receive none.
+
+All adjacencies follow the library convention ``A[pre, post]`` (sender, receiver).
+
+Example:
+    >>> import torch
+    >>> net = GraphNet(hidden=8)
+    >>> nxt, beh = net(torch.randn(2, 6, 11))        # 11 neurons
+    >>> nxt2, _ = net(torch.randn(2, 6, 4))          # the same weights on 4 neurons
+    >>> tuple(nxt.shape), tuple(beh.shape), tuple(nxt2.shape)
+    ((2, 11), (2, 3), (2, 4))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from neurocircuits.errors import ValidationError, check_finite
+from neurocircuits.models.sequence import N_BEHAVIOUR, _check_window
+
+
+class _PairMLP(nn.Module):
+    """``MLP([a_i, b_j, f_ji])`` for all pairs, as ``relu(U a_i + V b_j + P f_ji + c)`` then a linear layer."""
+
+    def __init__(self, d_in: int, hidden: int, d_out: int, d_pair: int = 0):
+        super().__init__()
+        self.u = nn.Linear(d_in, hidden)
+        self.v = nn.Linear(d_in, hidden, bias=False)
+        self.p = nn.Linear(d_pair, hidden, bias=False) if d_pair else None
+        self.out = nn.Linear(hidden, d_out)
+
+    def forward(self, recv: torch.Tensor, send: torch.Tensor, pair: torch.Tensor | None = None) -> torch.Tensor:
+        """``recv``, ``send``: (B, N, D), ``pair``: (B, N_send, N_recv, d_pair) -> (B, N_send, N_recv, d_out)."""
+        z = self.u(recv)[:, None, :, :] + self.v(send)[:, :, None, :]
+        if self.p is not None and pair is not None:
+            z = z + self.p(pair)
+        return self.out(torch.relu(z))
+
+
+#: number of pairwise features of :func:`pair_features`
+N_PAIR = 2
+
+
+def pair_features(x: torch.Tensor) -> torch.Tensor:
+    """Per-sample relation features of every ordered pair of neurons, (B, N_send, N_recv, 2).
+
+    ``[mean_t x_j[t-1] x_i[t], mean_t x_j[t] x_i[t]]`` over the window: the lag-1 and
+    zero-lag co-activation of sender ``j`` and receiver ``i`` (what NRI's edge network
+    sees through the concatenated trajectories, given here explicitly).
+
+    Example:
+        >>> x = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])   # neuron 0 at t=0, neuron 1 at t=1
+        >>> pair_features(x)[0, 0, 1].tolist()               # sender 0 -> receiver 1
+        [1.0, 0.0]
+    """
+    w = x.shape[1]
+    lag = torch.einsum("btj,bti->bji", x[:, :-1], x[:, 1:]) / max(w - 1, 1)
+    zero = torch.einsum("btj,bti->bji", x, x) / w
+    return torch.stack([lag, zero], dim=-1)
+
+
+class GraphNet(nn.Module):
+    """Message passing over an inferred (per sample) or fixed graph of neurons.
+
+    Args:
+        hidden: node embedding size.
+        graph: ``"inferred"`` or ``"fixed"``.
+        adjacency: (N, N) non-negative ``A[pre, post]`` for ``graph="fixed"`` (may also be
+            passed per call to :meth:`forward`, e.g. for a worm with other neurons).
+        rounds: message-passing rounds.
+    """
+
+    def __init__(self, hidden: int = 32, graph: str = "inferred", adjacency: torch.Tensor | np.ndarray | None = None,
+                 rounds: int = 1, dropout: float = 0.0):
+        super().__init__()
+        if graph not in ("inferred", "fixed"):
+            raise ValidationError(f"graph must be 'inferred' or 'fixed', got {graph!r}")
+        if rounds < 1:
+            raise ValidationError(f"rounds must be >= 1, got {rounds}")
+        self.graph, self.hidden, self.rounds = graph, hidden, rounds
+        self.encoder = nn.GRU(1, hidden, batch_first=True)
+        self.edge = _PairMLP(hidden, hidden, 1, N_PAIR) if graph == "inferred" else None
+        self.message = nn.ModuleList([_PairMLP(hidden, hidden, hidden, N_PAIR) for _ in range(rounds)])
+        self.update = nn.ModuleList([nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
+                                                   nn.Linear(hidden, hidden)) for _ in range(rounds)])
+        self.decode = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        nn.init.zeros_(self.decode[-1].weight)
+        nn.init.zeros_(self.decode[-1].bias)
+        self.readout = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, N_BEHAVIOUR))
+        if adjacency is not None:
+            self.register_buffer("adjacency", normalise_in_weights(_as_tensor(adjacency)))
+        else:
+            self.adjacency = None
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-node embeddings (B, N, hidden) from each node's own trace (B, W, N)."""
+        _check_window(x)
+        b, w, n = x.shape
+        _, h = self.encoder(x.permute(0, 2, 1).reshape(b * n, w, 1))
+        return h[-1].reshape(b, n, self.hidden)
+
+    def infer_adjacency(self, x: torch.Tensor) -> torch.Tensor:
+        """The per-sample inferred graph ``A[b, pre, post]`` in [0, 1] with a zero diagonal."""
+        if self.edge is None:
+            raise ValidationError("infer_adjacency needs graph='inferred'")
+        return self._infer(self.encode(x), pair_features(x))
+
+    def _infer(self, h: torch.Tensor, pair: torch.Tensor) -> torch.Tensor:
+        a = torch.sigmoid(self.edge(h, h, pair).squeeze(-1))  # type: ignore[misc]
+        n = h.shape[1]
+        return a * (1 - torch.eye(n, device=h.device, dtype=a.dtype))
+
+    def _graph(self, h: torch.Tensor, pair: torch.Tensor, adjacency: torch.Tensor | np.ndarray | None
+               ) -> torch.Tensor:
+        n = h.shape[1]
+        if self.graph == "inferred":
+            return self._infer(h, pair) / max(n - 1, 1)
+        a = self.adjacency if adjacency is None else normalise_in_weights(_as_tensor(adjacency))
+        if a is None:
+            raise ValidationError("graph='fixed' needs an adjacency (constructor or forward argument)")
+        if a.shape != (n, n):
+            raise ValidationError(f"adjacency has shape {tuple(a.shape)} but the input has {n} neurons")
+        return a.to(h.device, h.dtype)[None]
+
+    def forward(self, x: torch.Tensor, adjacency: torch.Tensor | np.ndarray | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(next_frame (B, N), behaviour (B, 3))`` for windows ``x`` (B, W, N)."""
+        h = self.encode(x)
+        pair = pair_features(x)
+        a = self._graph(h, pair, adjacency)
+        for msg, upd in zip(self.message, self.update):
+            m = (a[..., None] * msg(h, h, pair)).sum(1)  # sum over senders -> (B, N_recv, hidden)
+            h = h + upd(torch.cat([h, m], dim=-1))
+        nxt = x[:, -1] + self.decode(h).squeeze(-1)
+        beh = self.readout(torch.cat([h.mean(1), h.amax(1)], dim=-1))
+        return nxt, beh
+
+
+def _as_tensor(a: torch.Tensor | np.ndarray) -> torch.Tensor:
+    t = torch.as_tensor(a, dtype=torch.float32)
+    if t.ndim != 2 or t.shape[0] != t.shape[1]:
+        raise ValidationError(f"adjacency must be square (N, N), got shape {tuple(t.shape)}")
+    check_finite("adjacency", t)
+    if bool((t < 0).any()):
+        raise ValidationError("adjacency weights must be non-negative (use synapse counts, not signs)")
+    return t
+
+
+def normalise_in_weights(a: torch.Tensor) -> torch.Tensor:
+    """Scale each column (receiver) of ``A[pre, post]`` to sum to 1 (empty columns stay zero).
+
+    Example:
+        >>> normalise_in_weights(torch.tensor([[0.0, 2.0], [0.0, 6.0]])).tolist()
+        [[0.0, 0.25], [0.0, 0.75]]
+    """
+    s = a.sum(0, keepdim=True)
+    return a / torch.where(s > 0, s, torch.ones_like(s))
+
+
+def prior_adjacency(counts: np.ndarray) -> np.ndarray:
+    """The connectome prior of :class:`GraphNet`: ``log1p`` of synapse counts ``A[pre, post]``, zero diagonal.
+
+    Example:
+        >>> prior_adjacency(np.array([[5.0, np.e - 1], [0.0, 0.0]])).round(3).tolist()
+        [[0.0, 1.0], [0.0, 0.0]]
+    """
+    c = np.asarray(counts, dtype=np.float64)
+    if c.ndim != 2 or c.shape[0] != c.shape[1]:
+        raise ValidationError(f"counts must be square, got shape {c.shape}")
+    if np.any(c < 0) or not np.isfinite(c).all():
+        raise ValidationError("synapse counts must be finite and non-negative")
+    out = np.log1p(c)
+    np.fill_diagonal(out, 0.0)
+    return out
