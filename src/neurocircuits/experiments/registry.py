@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 #: experiment name -> module defining ``EXPERIMENT``
 EXPERIMENTS: dict[str, str] = {
     "connectome-stats": "neurocircuits.experiments.connectome_stats",
+    "worm-dynamics": "neurocircuits.experiments.worm_dynamics",
 }
 
 

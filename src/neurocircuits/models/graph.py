@@ -9,11 +9,11 @@ trained on some worms runs on a worm it never saw, with its own N and unnamed ce
 
 The graph is either
 
-- ``inferred`` (relational inference, per sample, in the spirit of NRI): edge logits
-  ``e_ji = MLP([h_j, h_i, f_ji])`` for every ordered pair, where ``f_ji`` are the lag-1
-  and zero-lag co-activations of the two traces in the window (:func:`pair_features`),
-  ``A[b, j, i] = sigmoid(e_ji)`` (self-edges masked), and messages
-  ``m_i = sum_j A[b, j, i] * MLP([h_i, h_j, f_ji]) / (N - 1)``;
+- ``inferred`` (relational inference, per sample, in the spirit of NRI): pair hidden
+  units ``r_ji = relu(U h_i + V h_j + P f_ji)`` for every ordered pair, where ``f_ji``
+  are the lag-1 and zero-lag co-activations of the two traces in the window
+  (:func:`pair_features`); edge weights ``A[b, j, i] = sigmoid(w . r_ji)`` (self-edges
+  masked); messages ``m_i = sum_j A[b, j, i] * (W r_ji + d) / (N - 1)``;
 - ``fixed``: a given non-negative adjacency ``A[pre, post]`` (e.g. the connectome,
   :func:`prior_adjacency`), each column normalised to sum to at most one, so a neuron
   receives the weighted mean of its presynaptic partners' messages; neurons without
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from neurocircuits.errors import ValidationError, check_finite
@@ -41,7 +42,13 @@ from neurocircuits.models.sequence import N_BEHAVIOUR, _check_window
 
 
 class _PairMLP(nn.Module):
-    """``MLP([a_i, b_j, f_ji])`` for all pairs, as ``relu(U a_i + V b_j + P f_ji + c)`` then a linear layer."""
+    """``MLP([a_i, b_j, f_ji])`` for all pairs, as ``W relu(U a_i + V b_j + P f_ji + c) + d``.
+
+    :meth:`forward` returns every pair (the reference); :meth:`aggregate` (dense weights)
+    and :meth:`aggregate_edges` (an edge list) return the weighted sum over senders
+    ``sum_j a_ji MLP(...)`` without materialising the output of every pair, using
+    linearity of the last layer.
+    """
 
     def __init__(self, d_in: int, hidden: int, d_out: int, d_pair: int = 0):
         super().__init__()
@@ -50,12 +57,36 @@ class _PairMLP(nn.Module):
         self.p = nn.Linear(d_pair, hidden, bias=False) if d_pair else None
         self.out = nn.Linear(hidden, d_out)
 
-    def forward(self, recv: torch.Tensor, send: torch.Tensor, pair: torch.Tensor | None = None) -> torch.Tensor:
-        """``recv``, ``send``: (B, N, D), ``pair``: (B, N_send, N_recv, d_pair) -> (B, N_send, N_recv, d_out)."""
+    def _hidden(self, recv: torch.Tensor, send: torch.Tensor, pair: torch.Tensor | None) -> torch.Tensor:
         z = self.u(recv)[:, None, :, :] + self.v(send)[:, :, None, :]
         if self.p is not None and pair is not None:
             z = z + self.p(pair)
-        return self.out(torch.relu(z))
+        return torch.relu(z)
+
+    def forward(self, recv: torch.Tensor, send: torch.Tensor, pair: torch.Tensor | None = None) -> torch.Tensor:
+        """``recv``, ``send``: (B, N, D), ``pair``: (B, N_send, N_recv, d_pair) -> (B, N_send, N_recv, d_out)."""
+        return self.out(self._hidden(recv, send, pair))
+
+    def aggregate(self, h: torch.Tensor, pair: torch.Tensor | None, a: torch.Tensor) -> torch.Tensor:
+        """``sum_j a[b, j, i] * MLP([h_i, h_j, f_ji])`` -> (B, N, d_out); ``a`` is (B or 1, N, N)."""
+        return self.aggregate_hidden(self._hidden(h, h, pair), a)
+
+    def aggregate_hidden(self, r: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """:meth:`aggregate` from precomputed pair hidden units ``r`` (B, N, N, hidden)."""
+        a = a.expand(r.shape[0], -1, -1)
+        agg = torch.matmul(a.transpose(1, 2).unsqueeze(2), r.permute(0, 2, 1, 3)).squeeze(2)
+        return F.linear(agg, self.out.weight) + self.out.bias * a.sum(1)[..., None]
+
+    def aggregate_edges(self, h: torch.Tensor, x: torch.Tensor, pre: torch.Tensor, post: torch.Tensor,
+                        w: torch.Tensor) -> torch.Tensor:
+        """The same sum over an edge list ``pre -> post`` with weights ``w`` (E,) -> (B, N, d_out)."""
+        z = self.u(h[:, post]) + self.v(h[:, pre])
+        if self.p is not None:
+            z = z + self.p(edge_pair_features(x, pre, post))
+        r = torch.relu(z) * w[None, :, None]
+        agg = h.new_zeros(h.shape[0], h.shape[1], r.shape[-1]).index_add_(1, post, r)
+        insum = h.new_zeros(h.shape[1]).index_add_(0, post, w)
+        return F.linear(agg, self.out.weight) + self.out.bias * insum[None, :, None]
 
 
 #: number of pairwise features of :func:`pair_features`
@@ -80,6 +111,14 @@ def pair_features(x: torch.Tensor) -> torch.Tensor:
     return torch.stack([lag, zero], dim=-1)
 
 
+def edge_pair_features(x: torch.Tensor, pre: torch.Tensor, post: torch.Tensor) -> torch.Tensor:
+    """:func:`pair_features` of the edges ``pre -> post`` only, (B, E, 2)."""
+    w = x.shape[1]
+    lag = (x[:, :-1, pre] * x[:, 1:, post]).sum(1) / max(w - 1, 1)
+    zero = (x[:, :, pre] * x[:, :, post]).sum(1) / w
+    return torch.stack([lag, zero], dim=-1)
+
+
 class GraphNet(nn.Module):
     """Message passing over an inferred (per sample) or fixed graph of neurons.
 
@@ -100,7 +139,8 @@ class GraphNet(nn.Module):
             raise ValidationError(f"rounds must be >= 1, got {rounds}")
         self.graph, self.hidden, self.rounds = graph, hidden, rounds
         self.encoder = nn.GRU(1, hidden, batch_first=True)
-        self.edge = _PairMLP(hidden, hidden, 1, N_PAIR) if graph == "inferred" else None
+        # the edge logit reads the first round's pair hidden units (shared with its messages)
+        self.edge = nn.Linear(hidden, 1) if graph == "inferred" else None
         self.message = nn.ModuleList([_PairMLP(hidden, hidden, hidden, N_PAIR) for _ in range(rounds)])
         self.update = nn.ModuleList([nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
                                                    nn.Linear(hidden, hidden)) for _ in range(rounds)])
@@ -124,33 +164,41 @@ class GraphNet(nn.Module):
         """The per-sample inferred graph ``A[b, pre, post]`` in [0, 1] with a zero diagonal."""
         if self.edge is None:
             raise ValidationError("infer_adjacency needs graph='inferred'")
-        return self._infer(self.encode(x), pair_features(x))
+        h = self.encode(x)
+        return self._infer(self.message[0]._hidden(h, h, pair_features(x)))
 
-    def _infer(self, h: torch.Tensor, pair: torch.Tensor) -> torch.Tensor:
-        a = torch.sigmoid(self.edge(h, h, pair).squeeze(-1))  # type: ignore[misc]
-        n = h.shape[1]
-        return a * (1 - torch.eye(n, device=h.device, dtype=a.dtype))
+    def _infer(self, r: torch.Tensor) -> torch.Tensor:
+        a = torch.sigmoid(self.edge(r).squeeze(-1))  # type: ignore[misc]
+        n = r.shape[1]
+        return a * (1 - torch.eye(n, device=r.device, dtype=a.dtype))
 
-    def _graph(self, h: torch.Tensor, pair: torch.Tensor, adjacency: torch.Tensor | np.ndarray | None
-               ) -> torch.Tensor:
-        n = h.shape[1]
-        if self.graph == "inferred":
-            return self._infer(h, pair) / max(n - 1, 1)
+    def _fixed(self, n: int, adjacency: torch.Tensor | np.ndarray | None, device: torch.device
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         a = self.adjacency if adjacency is None else normalise_in_weights(_as_tensor(adjacency))
         if a is None:
             raise ValidationError("graph='fixed' needs an adjacency (constructor or forward argument)")
         if a.shape != (n, n):
             raise ValidationError(f"adjacency has shape {tuple(a.shape)} but the input has {n} neurons")
-        return a.to(h.device, h.dtype)[None]
+        a = a.to(device)
+        pre, post = torch.nonzero(a, as_tuple=True)
+        return pre, post, a[pre, post]
 
     def forward(self, x: torch.Tensor, adjacency: torch.Tensor | np.ndarray | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(next_frame (B, N), behaviour (B, 3))`` for windows ``x`` (B, W, N)."""
         h = self.encode(x)
-        pair = pair_features(x)
-        a = self._graph(h, pair, adjacency)
-        for msg, upd in zip(self.message, self.update):
-            m = (a[..., None] * msg(h, h, pair)).sum(1)  # sum over senders -> (B, N_recv, hidden)
+        n = h.shape[1]
+        if self.graph == "inferred":
+            pair = pair_features(x)
+            r0 = self.message[0]._hidden(h, h, pair)
+            a = self._infer(r0) / max(n - 1, 1)
+        else:
+            pre, post, w = self._fixed(n, adjacency, x.device)
+        for k, (msg, upd) in enumerate(zip(self.message, self.update)):
+            if self.graph == "inferred":
+                m = msg.aggregate_hidden(r0, a) if k == 0 else msg.aggregate(h, pair, a)
+            else:
+                m = msg.aggregate_edges(h, x, pre, post, w)
             h = h + upd(torch.cat([h, m], dim=-1))
         nxt = x[:, -1] + self.decode(h).squeeze(-1)
         beh = self.readout(torch.cat([h.mean(1), h.amax(1)], dim=-1))
