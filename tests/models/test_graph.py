@@ -167,3 +167,29 @@ def test_fast_aggregation_matches_the_pairwise_reference():
     sparse = msg.aggregate_edges(h, x, pre, post, a[0, pre, post])
     torch.testing.assert_close(sparse[0], ref[0], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(sparse[1], msg.aggregate(h, pair, a[:1].expand(2, -1, -1))[1], atol=1e-5, rtol=1e-5)
+
+
+def test_identity_embeddings_travel_with_the_neurons():
+    """With per-name embeddings the net stays equivariant when names are permuted with the traces;
+    unnamed neurons (id 0) share one embedding, and a worm with other neurons needs only its ids."""
+    with seeded(0):
+        net = GraphNet(hidden=16, n_identities=5)
+        for p in net.parameters():
+            torch.nn.init.normal_(p, std=0.3)
+    net.eval().set_node_ids(np.array([1, 2, 3, 4, 5, 0]))
+    x = torch.randn(2, 6, 6, generator=torch.Generator().manual_seed(7))
+    perm = torch.tensor([5, 2, 0, 4, 1, 3])
+    nxt, beh = net(x)
+    nxt_p, beh_p = net(x[:, :, perm], ids=net.node_ids[perm])
+    torch.testing.assert_close(nxt_p, nxt[:, perm], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(beh_p, beh, atol=1e-5, rtol=1e-5)
+    # identities matter: the same traces with other names give other forecasts
+    assert not torch.allclose(net(x, ids=torch.tensor([5, 4, 3, 2, 1, 0]))[0], nxt)
+    # two unnamed neurons with equal traces get equal forecasts
+    x2 = x.clone()
+    x2[:, :, 1] = x2[:, :, 0]
+    out = net(x2, ids=torch.tensor([0, 0, 3, 4, 5, 1]))[0]
+    torch.testing.assert_close(out[:, 0], out[:, 1])
+    assert net(torch.randn(1, 6, 3), ids=torch.tensor([0, 0, 2]))[0].shape == (1, 3)
+    with pytest.raises(ValidationError):
+        net.set_node_ids(np.array([1, 9]))

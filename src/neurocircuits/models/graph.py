@@ -3,7 +3,7 @@
 :class:`GraphNet` treats every neuron as a node. A shared GRU encodes each node's own
 trace over the window into ``h_i``; messages pass over a graph; a shared node update and
 decoder forecast every node's next frame (residual, like the sequence models), and a
-permutation-invariant readout (mean and max over nodes) gives the behaviour outputs.
+permutation-invariant readout (attention pooling over nodes, then an MLP) gives the behaviour outputs.
 Nothing in the network depends on the number or the order of the neurons, so a model
 trained on some worms runs on a worm it never saw, with its own N and unnamed cells.
 
@@ -131,7 +131,7 @@ class GraphNet(nn.Module):
     """
 
     def __init__(self, hidden: int = 32, graph: str = "inferred", adjacency: torch.Tensor | np.ndarray | None = None,
-                 rounds: int = 1, dropout: float = 0.0):
+                 rounds: int = 1, dropout: float = 0.0, n_identities: int = 0):
         super().__init__()
         if graph not in ("inferred", "fixed"):
             raise ValidationError(f"graph must be 'inferred' or 'fixed', got {graph!r}")
@@ -139,6 +139,10 @@ class GraphNet(nn.Module):
             raise ValidationError(f"rounds must be >= 1, got {rounds}")
         self.graph, self.hidden, self.rounds = graph, hidden, rounds
         self.encoder = nn.GRU(1, hidden, batch_first=True)
+        # optional learned embedding per neuron identity (index 0 = unnamed, shared by all unnamed cells)
+        self.identity = nn.Embedding(n_identities + 1, hidden) if n_identities > 0 else None
+        if self.identity is not None:
+            nn.init.zeros_(self.identity.weight)
         # the edge logit reads the first round's pair hidden units (shared with its messages)
         self.edge = nn.Linear(hidden, 1) if graph == "inferred" else None
         self.message = nn.ModuleList([_PairMLP(hidden, hidden, hidden, N_PAIR) for _ in range(rounds)])
@@ -147,24 +151,49 @@ class GraphNet(nn.Module):
         self.decode = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
         nn.init.zeros_(self.decode[-1].weight)
         nn.init.zeros_(self.decode[-1].bias)
-        self.readout = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Linear(hidden, N_BEHAVIOUR))
+        # behaviour: attention pooling over nodes (4 heads, softmax over neurons), then an MLP
+        self.pool_heads = 4
+        self.pool_score = nn.Linear(hidden, self.pool_heads)
+        self.pool_value = nn.Linear(hidden, hidden)
+        self.readout = nn.Sequential(nn.Linear(self.pool_heads * hidden, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, N_BEHAVIOUR))
         if adjacency is not None:
             self.register_buffer("adjacency", normalise_in_weights(_as_tensor(adjacency)))
         else:
             self.adjacency = None
+        self.register_buffer("node_ids", None)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-node embeddings (B, N, hidden) from each node's own trace (B, W, N)."""
+    def set_node_ids(self, ids: torch.Tensor | np.ndarray | None) -> "GraphNet":
+        """Default identity index of each input neuron (0 = unnamed) for ``n_identities > 0``."""
+        if ids is None:
+            self.register_buffer("node_ids", None)
+        else:
+            t = torch.as_tensor(ids, dtype=torch.long)
+            if t.ndim != 1 or (t < 0).any() or (self.identity is not None and (t >= self.identity.num_embeddings).any()):
+                raise ValidationError("node ids must be a 1-D array of indices in 0..n_identities")
+            self.register_buffer("node_ids", t)
+        return self
+
+    def encode(self, x: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-node embeddings (B, N, hidden) from each node's own trace (B, W, N) (plus its identity)."""
         _check_window(x)
         b, w, n = x.shape
         _, h = self.encoder(x.permute(0, 2, 1).reshape(b * n, w, 1))
-        return h[-1].reshape(b, n, self.hidden)
+        h = h[-1].reshape(b, n, self.hidden)
+        if self.identity is not None:
+            ids = self.node_ids if ids is None else ids
+            if ids is None:
+                ids = torch.zeros(n, dtype=torch.long, device=x.device)
+            if ids.shape != (n,):
+                raise ValidationError(f"node ids must have shape ({n},), got {tuple(ids.shape)}")
+            h = h + self.identity(ids.to(x.device))
+        return h
 
-    def infer_adjacency(self, x: torch.Tensor) -> torch.Tensor:
+    def infer_adjacency(self, x: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
         """The per-sample inferred graph ``A[b, pre, post]`` in [0, 1] with a zero diagonal."""
         if self.edge is None:
             raise ValidationError("infer_adjacency needs graph='inferred'")
-        h = self.encode(x)
+        h = self.encode(x, ids)
         return self._infer(self.message[0]._hidden(h, h, pair_features(x)))
 
     def _infer(self, r: torch.Tensor) -> torch.Tensor:
@@ -183,10 +212,14 @@ class GraphNet(nn.Module):
         pre, post = torch.nonzero(a, as_tuple=True)
         return pre, post, a[pre, post]
 
-    def forward(self, x: torch.Tensor, adjacency: torch.Tensor | np.ndarray | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(next_frame (B, N), behaviour (B, 3))`` for windows ``x`` (B, W, N)."""
-        h = self.encode(x)
+    def forward(self, x: torch.Tensor, adjacency: torch.Tensor | np.ndarray | None = None,
+                ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(next_frame (B, N), behaviour (B, 3))`` for windows ``x`` (B, W, N).
+
+        ``adjacency`` overrides the fixed graph and ``ids`` the node identities for this call
+        (e.g. for a worm with other neurons).
+        """
+        h = self.encode(x, ids)
         n = h.shape[1]
         if self.graph == "inferred":
             pair = pair_features(x)
@@ -201,8 +234,14 @@ class GraphNet(nn.Module):
                 m = msg.aggregate_edges(h, x, pre, post, w)
             h = h + upd(torch.cat([h, m], dim=-1))
         nxt = x[:, -1] + self.decode(h).squeeze(-1)
-        beh = self.readout(torch.cat([h.mean(1), h.amax(1)], dim=-1))
+        beh = self.readout(self.pool(h))
         return nxt, beh
+
+
+    def pool(self, h: torch.Tensor) -> torch.Tensor:
+        """Attention pooling (B, N, hidden) -> (B, heads * hidden), invariant to node order."""
+        alpha = torch.softmax(self.pool_score(h), dim=1)  # (B, N, heads), over neurons
+        return torch.einsum("bnk,bnh->bkh", alpha, self.pool_value(h)).flatten(1)
 
 
 def _as_tensor(a: torch.Tensor | np.ndarray) -> torch.Tensor:
