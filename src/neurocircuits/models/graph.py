@@ -142,7 +142,7 @@ class GraphNet(nn.Module):
         # optional learned embedding per neuron identity (index 0 = unnamed, shared by all unnamed cells)
         self.identity = nn.Embedding(n_identities + 1, hidden) if n_identities > 0 else None
         if self.identity is not None:
-            nn.init.zeros_(self.identity.weight)
+            nn.init.normal_(self.identity.weight, std=0.5)
         # the edge logit reads the first round's pair hidden units (shared with its messages)
         self.edge = nn.Linear(hidden, 1) if graph == "inferred" else None
         self.message = nn.ModuleList([_PairMLP(hidden, hidden, hidden, N_PAIR) for _ in range(rounds)])
@@ -154,7 +154,7 @@ class GraphNet(nn.Module):
         # behaviour: attention pooling over nodes (4 heads, softmax over neurons), then an MLP
         self.pool_heads = 4
         self.pool_score = nn.Linear(hidden, self.pool_heads)
-        self.pool_value = nn.Linear(hidden, hidden)
+        self.pool_value = nn.Linear(hidden + 2, hidden)  # embedding + the node's last and mean activity
         self.readout = nn.Sequential(nn.Linear(self.pool_heads * hidden, hidden), nn.ReLU(),
                                      nn.Linear(hidden, N_BEHAVIOUR))
         if adjacency is not None:
@@ -234,14 +234,19 @@ class GraphNet(nn.Module):
                 m = msg.aggregate_edges(h, x, pre, post, w)
             h = h + upd(torch.cat([h, m], dim=-1))
         nxt = x[:, -1] + self.decode(h).squeeze(-1)
-        beh = self.readout(self.pool(h))
+        beh = self.readout(self.pool(h, x))
         return nxt, beh
 
 
-    def pool(self, h: torch.Tensor) -> torch.Tensor:
-        """Attention pooling (B, N, hidden) -> (B, heads * hidden), invariant to node order."""
+    def pool(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Attention pooling over nodes -> (B, heads * hidden), invariant to node order.
+
+        Scores read the node embeddings ``h`` (B, N, hidden); values read ``h`` and each
+        node's last and mean activity in the window ``x`` (B, W, N).
+        """
         alpha = torch.softmax(self.pool_score(h), dim=1)  # (B, N, heads), over neurons
-        return torch.einsum("bnk,bnh->bkh", alpha, self.pool_value(h)).flatten(1)
+        raw = torch.stack([x[:, -1], x.mean(1)], dim=-1)
+        return torch.einsum("bnk,bnh->bkh", alpha, self.pool_value(torch.cat([h, raw], dim=-1))).flatten(1)
 
 
 def _as_tensor(a: torch.Tensor | np.ndarray) -> torch.Tensor:
