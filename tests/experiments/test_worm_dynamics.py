@@ -68,7 +68,7 @@ def test_topk_overlap_and_null():
 def test_tiny_end_to_end_run(tmp_path):
     out = run_experiment("worm-dynamics", quick=True, progress=False, out=tmp_path, overrides={
         "seeds": 1, "protocols": ("lowo",), "lowo_folds": 1, "epochs": 1, "graph_hidden": 8,
-        "models": ("gru", "gnn-inferred", "gnn-connectome"), "test_stride": 8, "null_shuffles": 5,
+        "models": ("gru", "gnn-inferred", "gnn-connectome"), "test_stride": 8, "null_shuffles": 5, "unnamed_stride": 16,
         "mlp_hidden": 16, "rnn_hidden": 16, "d_model": 16})
     man = json.loads((out / "manifest.json").read_text())
     assert man["complete"]
@@ -80,3 +80,7 @@ def test_tiny_end_to_end_run(tmp_path):
     report = (out / "report.md").read_text()
     assert "does the graph model beat" in report and "graph_vs_connectome.png" in report
     assert (out / "traces_1step.png").exists()
+    # graph nets trained on named worms also ran on the worm without names (136 neurons)
+    transfer = json.loads((out / "unnamed_transfer.json").read_text())["rows"]
+    assert {r["model"].split(" ")[0] for r in transfer} == {"persistence", "gnn-inferred", "gnn-connectome"}
+    assert all(r["worm"] == "2022-05-02-01" and np.isfinite(r["r2_h1"]) for r in transfer)

@@ -65,13 +65,16 @@ class WormDynamicsConfig(ExperimentConfig):
     d_model: int = 64
     graph_hidden: int = 32
     graph_identity: bool = True           # graph nets learn one embedding per neuron name (shared across worms)
+    identity_dropout: float = 0.2         # fraction of nodes trained as 'unnamed' (identity 0)
+    unnamed_worm: bool = True             # also test leave-one-worm-out graph nets on the worm without names
+    unnamed_stride: int = 1               # score every k-th window of that worm (quick mode: 4)
     connectome: str = "cook2019"
     ridge_alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0)
     logistic_cs: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0)
     null_shuffles: int = 200
     data_root: str = ""                   # default: <shared data>/celegans-flavell2023
     QUICK = {"seeds": 2, "lowo_folds": 2, "epochs": 8, "patience": 3, "batch_size": 64, "null_shuffles": 50,
-             "train_stride": 2, "test_stride": 2}
+             "train_stride": 2, "test_stride": 2, "unnamed_stride": 4}
 
 
 # --------------------------------------------------------------------------------------
@@ -88,6 +91,7 @@ class Fold:
     test: list[Windows]
     test_worms: list[str]
     train_traces: list[np.ndarray]
+    velocity_scale: tuple[float, float] = (0.0, 1.0)
 
 
 def _velocity_scale(recs: list[WormRecording], frames: list[np.ndarray]) -> tuple[float, float]:
@@ -111,7 +115,7 @@ def build_folds(recs: list[WormRecording], names: list[str], cfg: WormDynamicsCo
             va.append(make_windows(z, W, 1, s[1], r.labels, vel, worm=k))
             te.append(make_windows(z, W, H, s[2], r.labels, vel, worm=k, stride=cfg.test_stride))
             raw.append(z[s[0][0]:s[0][1]])
-        return [Fold("all", Windows.concat(tr), Windows.concat(va), te, [r.name for r in recs], raw)]
+        return [Fold("all", Windows.concat(tr), Windows.concat(va), te, [r.name for r in recs], raw, (vm, vs))]
     if protocol != "lowo":
         raise UnknownNameError("protocol", protocol, PROTOCOLS)
     held = range(len(recs)) if cfg.lowo_folds <= 0 else range(min(cfg.lowo_folds, len(recs)))
@@ -133,7 +137,7 @@ def build_folds(recs: list[WormRecording], names: list[str], cfg: WormDynamicsCo
         zh, _, _ = standardise(aligned[h], slice(None))
         velh = (recs[h].behaviour["velocity"] - vm) / vs
         te = [make_windows(zh, W, H, None, recs[h].labels, velh, worm=h, stride=cfg.test_stride)]
-        folds.append(Fold(recs[h].name, Windows.concat(tr), Windows.concat(va), te, [recs[h].name], raw))
+        folds.append(Fold(recs[h].name, Windows.concat(tr), Windows.concat(va), te, [recs[h].name], raw, (vm, vs)))
     return folds
 
 
@@ -149,10 +153,11 @@ def make_model(name: str, n: int, cfg: WormDynamicsConfig, graphs: dict[str, np.
     if name == "transformer":
         return TransformerNet(n, cfg.window, d_model=cfg.d_model)
     ids = n if cfg.graph_identity else 0
+    kw = {"n_identities": ids, "identity_dropout": cfg.identity_dropout if ids else 0.0}
     if name == "gnn-inferred":
-        net = GraphNet(cfg.graph_hidden, "inferred", n_identities=ids)
+        net = GraphNet(cfg.graph_hidden, "inferred", **kw)
     elif name in ("gnn-connectome", "gnn-shuffled"):
-        net = GraphNet(cfg.graph_hidden, "fixed", adjacency=graphs[name], n_identities=ids)
+        net = GraphNet(cfg.graph_hidden, "fixed", adjacency=graphs[name], **kw)
     else:
         raise UnknownNameError("model", name, NEURAL_MODELS)
     return net.set_node_ids(np.arange(1, n + 1)) if ids else net
@@ -208,8 +213,12 @@ def _mean_dicts(ds: list[dict[str, float]]) -> dict[str, float]:
 
 
 def train_neural(name: str, fold: Fold, cfg: WormDynamicsConfig, graphs: dict[str, np.ndarray], seed: int,
-                 ctx: RunContext, key: str, keep_predictions: bool) -> dict[str, Any]:
-    """Train one model on one fold with one seed; score it on every test worm."""
+                 ctx: RunContext, key: str, keep_predictions: bool, unnamed: Windows | None = None) -> dict[str, Any]:
+    """Train one model on one fold with one seed; score it on every test worm.
+
+    ``unnamed``: windows of a worm without neuron names (all neurons, identity 0) on which a
+    graph net is also scored (forecast at horizons <= 5 and behaviour).
+    """
     n = fold.train.x.shape[2]
     with seeded(seed):
         model = make_model(name, n, cfg, graphs)
@@ -226,8 +235,9 @@ def train_neural(name: str, fold: Fold, cfg: WormDynamicsConfig, graphs: dict[st
 
     tc = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, optimizer="adamw", weight_decay=cfg.weight_decay,
                      batch_size=cfg.batch_size, grad_clip=1.0, patience=cfg.patience)
-    hist = fit(model, (x, y), loss_fn, tc, seed=seed, val_fn=val_fn, checkpoint=ctx.checkpoint_path(key),
-               device=ctx.device)
+    with seeded(seed):  # dropout draws from the global generator: make it reproducible per unit
+        hist = fit(model, (x, y), loss_fn, tc, seed=seed, val_fn=val_fn, checkpoint=ctx.checkpoint_path(key),
+                   device=ctx.device)
     res: dict[str, Any] = {"epochs": len(hist), "train_s": sum(h.wall_time_s for h in hist)}
     scores, preds = [], []
     for w in fold.test:
@@ -249,7 +259,22 @@ def train_neural(name: str, fold: Fold, cfg: WormDynamicsConfig, graphs: dict[st
                     acc += a.sum(0).cpu()
                     total += a.shape[0]
         res["adjacency"] = (acc / total).numpy()
+    if unnamed is not None and isinstance(model, GraphNet):
+        hz = tuple(h for h in cfg.horizons if h <= 5)
+        ids = torch.zeros(unnamed.x.shape[2], dtype=torch.long) if model.identity is not None else None
+        if ids is not None:
+            model.set_node_ids(ids)
+        roll, beh = predict(model, unnamed.x, max(hz), ctx.device, batch=64)
+        res["unnamed"] = {**score_forecast(roll, unnamed, hz), **score_behaviour(beh[:, :2].argmax(1), beh[:, 2], unnamed)}
     return res
+
+
+def unnamed_windows(rec: WormRecording, cfg: WormDynamicsConfig, vel_scale: tuple[float, float]) -> Windows:
+    """Windows of a worm without names: every neuron, z-scored on its own frames."""
+    z, _, _ = standardise(rec.traces, slice(None))
+    vel = (rec.behaviour["velocity"] - vel_scale[0]) / vel_scale[1]
+    hz = max(h for h in cfg.horizons if h <= 5)
+    return make_windows(z, cfg.window, hz, None, rec.labels, vel, stride=cfg.unnamed_stride)
 
 
 def run_baselines(fold: Fold, cfg: WormDynamicsConfig) -> dict[str, dict[str, Any]]:
@@ -357,7 +382,9 @@ def run(cfg: WormDynamicsConfig, ctx: RunContext) -> ResultTable:
             raise UnknownNameError("protocol", p, PROTOCOLS)
     if min(cfg.horizons) < 1 or 1 not in cfg.horizons:
         raise ValidationError(f"horizons must be >= 1 and include 1, got {cfg.horizons}")
-    recs = flavell_recordings(cfg.data_root or None, named_only=True)
+    everything = flavell_recordings(cfg.data_root or None)
+    recs = [r for r in everything if r.named]
+    unnamed_recs = [r for r in everything if not r.named] if cfg.unnamed_worm else []
     names = shared_names(recs)
     counts, matched = connectome_adjacency(names, cfg.connectome)
     graphs = {"gnn-connectome": prior_adjacency(counts)}
@@ -372,6 +399,8 @@ def run(cfg: WormDynamicsConfig, ctx: RunContext) -> ResultTable:
     adjs: dict[str, list[np.ndarray]] = {p: [] for p in cfg.protocols}
     corrs: dict[str, list[np.ndarray]] = {p: [] for p in cfg.protocols}
     traces_plot: dict[str, Any] = {}
+    transfer = ResultTable(["r2_h1", "mse_h1", "r2_h5", "mse_h5", "bal_acc", "macro_f1", "vel_r2"], seed_column="run",
+                           title="Unseen worm without neuron names (all its neurons, identity 'unnamed')")
     for protocol in cfg.protocols:
         folds = build_folds(recs, names, cfg, protocol)
         for fi, fold in enumerate(ctx.bar(folds, desc=f"{protocol} folds")):
@@ -382,6 +411,12 @@ def run(cfg: WormDynamicsConfig, ctx: RunContext) -> ResultTable:
                 if bname == "linear":
                     behaviour.add(protocol=protocol, model="linear (logistic / ridge)", run=fold.name,
                                   **{k: b["scores"][k] for k in behaviour.metrics})
+            uw = None
+            if protocol == "lowo" and unnamed_recs:
+                uw = unnamed_windows(unnamed_recs[0], cfg, fold.velocity_scale)
+                pers = rollout(lambda b: Persistence()(b)[0], torch.from_numpy(uw.x), uw.y.shape[1]).numpy()
+                transfer.add(worm=unnamed_recs[0].name, model="persistence", run=fold.name,
+                             **score_forecast(pers, uw, tuple(h for h in cfg.horizons if h <= 5)))
             plot_here = protocol == cfg.protocols[-1] and fi == 0
             if plot_here:
                 traces_plot = {"worm": fold.test_worms[0], "truth": fold.test[0].y,
@@ -394,7 +429,7 @@ def run(cfg: WormDynamicsConfig, ctx: RunContext) -> ResultTable:
                     key = f"{protocol}-{fold.name}-{mname}-s{seed}"
                     keep = plot_here and seed == ctx.seeds[0]
                     res = ctx.memo(key, lambda m=mname, s=seed, k=key, kp=keep: train_neural(
-                        m, fold, cfg, graphs, s, ctx, k, kp))
+                        m, fold, cfg, graphs, s, ctx, k, kp, uw if m.startswith("gnn") else None))
                     run_id = f"{fold.name}/s{seed}"
                     forecast.add(protocol=protocol, model=mname, run=run_id,
                                  **{k: v for k, v in res["scores"].items() if k in hz})
@@ -402,6 +437,9 @@ def run(cfg: WormDynamicsConfig, ctx: RunContext) -> ResultTable:
                                   **{k: res["scores"][k] for k in behaviour.metrics})
                     if keep:
                         traces_plot[mname] = res["predictions"]
+                    if "unnamed" in res:
+                        transfer.add(worm=unnamed_recs[0].name, model=f"{mname} (trained on the other named worms)",
+                                     run=run_id, **res["unnamed"])
                     if "adjacency" in res:
                         adjs[protocol].append(res["adjacency"])
                         corrs[protocol].append(_abs_corr(fold.train_traces))
@@ -409,6 +447,13 @@ def run(cfg: WormDynamicsConfig, ctx: RunContext) -> ResultTable:
     ctx.add_table(behaviour, "behaviour", behaviour.title,
                   note="Rows: mean ± sd over runs (within: seeds; leave-one-worm-out: held-out worms x seeds). "
                        "Chance balanced accuracy is 0.5. The linear baseline is deterministic (spread over folds only).")
+    if len(transfer):
+        ctx.add_table(transfer, "unnamed_transfer", transfer.title,
+                      note=f"Graph nets trained in each leave-one-worm-out fold (on {len(names)} named neurons of five "
+                           f"worms) applied unchanged to {unnamed_recs[0].name} ({unnamed_recs[0].n_neurons} neurons, "
+                           "no NeuroPAL names: every node gets the shared 'unnamed' identity; a fixed connectome graph "
+                           "then has no edges). Structure-agnostic models and the linear baselines cannot run on it "
+                           f"(they need the {len(names)} named inputs). Every {cfg.unnamed_stride}. window scored.")
     _graph_analysis(ctx, cfg, adjs, corrs, counts, names)
     _plots(ctx, cfg, forecast, behaviour, traces_plot, names)
     _summary(ctx, cfg, forecast, behaviour, recs, names)

@@ -128,15 +128,25 @@ class GraphNet(nn.Module):
         adjacency: (N, N) non-negative ``A[pre, post]`` for ``graph="fixed"`` (may also be
             passed per call to :meth:`forward`, e.g. for a worm with other neurons).
         rounds: message-passing rounds.
+        dropout: dropout inside the node update.
+        n_identities: if > 0, a learned embedding per neuron identity ``1..n_identities``
+            is added to each node's embedding; identity 0 is shared by all unnamed neurons.
+            Identities follow the neurons (set with :meth:`set_node_ids` or per call), so
+            the network stays permutation-equivariant.
+        identity_dropout: during training, the fraction of nodes whose identity is
+            replaced by 0 (so the model also learns to handle unnamed neurons).
     """
 
     def __init__(self, hidden: int = 32, graph: str = "inferred", adjacency: torch.Tensor | np.ndarray | None = None,
-                 rounds: int = 1, dropout: float = 0.0, n_identities: int = 0):
+                 rounds: int = 1, dropout: float = 0.0, n_identities: int = 0, identity_dropout: float = 0.0):
         super().__init__()
         if graph not in ("inferred", "fixed"):
             raise ValidationError(f"graph must be 'inferred' or 'fixed', got {graph!r}")
         if rounds < 1:
             raise ValidationError(f"rounds must be >= 1, got {rounds}")
+        if not 0.0 <= identity_dropout < 1.0:
+            raise ValidationError(f"identity_dropout must be in [0, 1), got {identity_dropout}")
+        self.identity_dropout = identity_dropout
         self.graph, self.hidden, self.rounds = graph, hidden, rounds
         self.encoder = nn.GRU(1, hidden, batch_first=True)
         # optional learned embedding per neuron identity (index 0 = unnamed, shared by all unnamed cells)
@@ -186,7 +196,10 @@ class GraphNet(nn.Module):
                 ids = torch.zeros(n, dtype=torch.long, device=x.device)
             if ids.shape != (n,):
                 raise ValidationError(f"node ids must have shape ({n},), got {tuple(ids.shape)}")
-            h = h + self.identity(ids.to(x.device))
+            ids = ids.to(x.device).expand(b, n)
+            if self.training and self.identity_dropout > 0:  # train the shared 'unnamed' embedding too
+                ids = torch.where(torch.rand(b, n, device=x.device) < self.identity_dropout, 0, ids)
+            h = h + self.identity(ids)
         return h
 
     def infer_adjacency(self, x: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
