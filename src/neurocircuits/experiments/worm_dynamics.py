@@ -264,6 +264,8 @@ def train_neural(name: str, fold: Fold, cfg: WormDynamicsConfig, graphs: dict[st
         ids = torch.zeros(unnamed.x.shape[2], dtype=torch.long) if model.identity is not None else None
         if ids is not None:
             model.set_node_ids(ids)
+        if model.graph == "fixed":  # unnamed neurons have no anatomical edges
+            model.adjacency = torch.zeros(unnamed.x.shape[2], unnamed.x.shape[2], device=ctx.device)
         roll, beh = predict(model, unnamed.x, max(hz), ctx.device, batch=64)
         res["unnamed"] = {**score_forecast(roll, unnamed, hz), **score_behaviour(beh[:, :2].argmax(1), beh[:, 2], unnamed)}
     return res
