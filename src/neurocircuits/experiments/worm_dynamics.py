@@ -74,7 +74,7 @@ class WormDynamicsConfig(ExperimentConfig):
     null_shuffles: int = 200
     data_root: str = ""                   # default: <shared data>/celegans-flavell2023
     QUICK = {"seeds": 2, "lowo_folds": 2, "epochs": 8, "patience": 3, "batch_size": 64, "null_shuffles": 50,
-             "train_stride": 2, "test_stride": 2, "unnamed_stride": 4}
+             "train_stride": 2, "test_stride": 2, "unnamed_stride": 8}
 
 
 # --------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def multitask_loss(class_weight: torch.Tensor) -> Any:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: np.ndarray, steps: int, device: torch.device, batch: int = 512
+def predict(model: nn.Module, x: np.ndarray, steps: int, device: torch.device, batch: int = 128
             ) -> tuple[np.ndarray, np.ndarray]:
     """Rolled-out forecasts (n, steps, N) and behaviour outputs (n, 3) of windows ``x``."""
     model.eval()
@@ -229,8 +229,8 @@ def train_neural(name: str, fold: Fold, cfg: WormDynamicsConfig, graphs: dict[st
     loss_fn = multitask_loss(cw)
 
     def val_fn(m: nn.Module) -> dict[str, float]:
-        losses = [float(loss_fn(m(xv[i:i + 1024]), yv[i:i + 1024])) * xv[i:i + 1024].shape[0]
-                  for i in range(0, xv.shape[0], 1024)]
+        losses = [float(loss_fn(m(xv[i:i + 128]), yv[i:i + 128])) * xv[i:i + 128].shape[0]
+                  for i in range(0, xv.shape[0], 128)]
         return {"loss": sum(losses) / xv.shape[0]}
 
     tc = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, optimizer="adamw", weight_decay=cfg.weight_decay,
@@ -254,8 +254,8 @@ def train_neural(name: str, fold: Fold, cfg: WormDynamicsConfig, graphs: dict[st
             acc = torch.zeros(n, n)
             total = 0
             for w in fold.test:
-                for i in range(0, len(w), 512):
-                    a = model.infer_adjacency(torch.from_numpy(w.x[i:i + 512]).to(ctx.device))  # type: ignore[operator]
+                for i in range(0, len(w), 128):
+                    a = model.infer_adjacency(torch.from_numpy(w.x[i:i + 128]).to(ctx.device))  # type: ignore[operator]
                     acc += a.sum(0).cpu()
                     total += a.shape[0]
         res["adjacency"] = (acc / total).numpy()
