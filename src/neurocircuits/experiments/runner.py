@@ -66,7 +66,7 @@ def run_experiment(
     cfg_file = out_dir / "config.json"
     if cfg_file.exists() and not fresh:
         old = json.loads(cfg_file.read_text())
-        if old != cfg_dict:
+        if old != json.loads(json.dumps(cfg_dict)):  # compare as JSON (tuples were saved as lists)
             raise ValidationError(
                 f"{out_dir} holds a run with another config; use another --out or --fresh to start over.\n"
                 f"  old: {old}\n  new: {cfg_dict}")
