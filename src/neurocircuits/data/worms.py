@@ -564,7 +564,7 @@ def chronological_segments(n_frames: int, fractions: Sequence[float] = (0.7, 0.1
 
     Example:
         >>> chronological_segments(100, (0.7, 0.1, 0.2), gap=5)
-        [(0, 67), (72, 77), (82, 100)]
+        [(0, 63), (68, 77), (82, 100)]
     """
     fr = np.asarray(fractions, dtype=float)
     if fr.ndim != 1 or fr.size == 0 or np.any(fr <= 0):
@@ -574,7 +574,7 @@ def chronological_segments(n_frames: int, fractions: Sequence[float] = (0.7, 0.1
     usable = n_frames - gap * (fr.size - 1)
     if usable < fr.size:
         raise ValidationError(f"{n_frames} frames cannot hold {fr.size} segments with gap {gap}")
-    sizes = np.floor(usable * fr / fr.sum()).astype(int)
+    sizes = np.floor(usable * fr / fr.sum() + 1e-9).astype(int)
     sizes[-1] = usable - sizes[:-1].sum()
     out, s = [], 0
     for k in sizes:
@@ -656,9 +656,9 @@ def standardise(traces: np.ndarray, train_frames: np.ndarray | slice | Sequence[
     segments. Returns ``(z, mean, sd)``; columns constant in training get sd 1.
 
     Example:
-        >>> z, m, s = standardise(np.array([[0.0], [2.0], [100.0]]), slice(0, 2))
+        >>> z, m, s = standardise(np.array([[0.0], [1.0], [2.0], [100.0]]), slice(0, 3))
         >>> z.ravel().tolist(), m.tolist()
-        ([-1.0, 1.0, 99.0], [1.0])
+        ([-1.0, 0.0, 1.0, 99.0], [1.0])
     """
     tr = np.asarray(traces, dtype=np.float64)
     if isinstance(train_frames, list) and train_frames and isinstance(train_frames[0], tuple):
