@@ -421,7 +421,8 @@ def run(cfg: WormDynamicsConfig, ctx: RunContext) -> ResultTable:
                              **score_forecast(pers, uw, tuple(h for h in cfg.horizons if h <= 5)))
             plot_here = protocol == cfg.protocols[-1] and fi == 0
             if plot_here:
-                traces_plot = {"worm": fold.test_worms[0], "truth": fold.test[0].y,
+                where = "unseen worm" if protocol == "lowo" else "late test part of worm"
+                traces_plot = {"worm": f"{where} {fold.test_worms[0]}", "truth": fold.test[0].y,
                                "persistence": base["persistence"]["predictions"],
                                "linear": base["linear"]["predictions"]}
             for seed in ctx.seeds:
@@ -455,7 +456,7 @@ def run(cfg: WormDynamicsConfig, ctx: RunContext) -> ResultTable:
                            f"worms) applied unchanged to {unnamed_recs[0].name} ({unnamed_recs[0].n_neurons} neurons, "
                            "no NeuroPAL names: every node gets the shared 'unnamed' identity; a fixed connectome graph "
                            "then has no edges). Structure-agnostic models and the linear baselines cannot run on it "
-                           f"(they need the {len(names)} named inputs). Every {cfg.unnamed_stride}. window scored.")
+                           f"(they need the {len(names)} named inputs). One window in {cfg.unnamed_stride} scored.")
     _graph_analysis(ctx, cfg, adjs, corrs, counts, names)
     _plots(ctx, cfg, forecast, behaviour, traces_plot, names)
     _summary(ctx, cfg, forecast, behaviour, recs, names)
@@ -554,8 +555,8 @@ def _plots(ctx: RunContext, cfg: WormDynamicsConfig, forecast: ResultTable, beha
                 a.plot(traces[m][:T, 0, j], lw=0.9, label=m)
             a.set_ylabel(f"{nm} (z)")
         ax[0, 0].legend(fontsize=7, ncol=len(models) + 1)
-        ax[-1, 0].set_xlabel(f"window (frame) in unseen worm {traces['worm']}")
-        ctx.add_figure(fig, "traces_1step", f"One-step forecasts against the true trace, unseen worm {traces['worm']} "
+        ax[-1, 0].set_xlabel(f"test window, {traces['worm']}")
+        ctx.add_figure(fig, "traces_1step", f"One-step forecasts against the true trace, {traces['worm']} "
                                             "(first seed)")
         H = max(cfg.horizons)
         fig, ax = new_figure(1, len(show), size=(11, 2.4))
@@ -567,7 +568,7 @@ def _plots(ctx: RunContext, cfg: WormDynamicsConfig, forecast: ResultTable, beha
             a.set_ylabel(f"{nm} (z)")
         ax[0, 0].legend(fontsize=7, ncol=len(models) + 1)
         ctx.add_figure(fig, f"traces_{H}step", f"{H}-step autoregressive rollouts against the true trace, "
-                                               f"unseen worm {traces['worm']}")
+                                               f"{traces['worm']} (first seed)")
 
 
 def _summary(ctx: RunContext, cfg: WormDynamicsConfig, forecast: ResultTable, behaviour: ResultTable,
