@@ -68,13 +68,13 @@ def test_topk_overlap_and_null():
 def test_tiny_end_to_end_run(tmp_path):
     out = run_experiment("worm-dynamics", quick=True, progress=False, out=tmp_path, overrides={
         "seeds": 1, "protocols": ("lowo",), "lowo_folds": 1, "epochs": 1, "graph_hidden": 8,
-        "models": ("gru", "gnn-inferred", "gnn-connectome"), "test_stride": 8, "null_shuffles": 5, "unnamed_stride": 16,
+        "models": ("gru", "gnn-inferred", "gnn-connectome", "gnn-nograph"), "test_stride": 8, "null_shuffles": 5, "unnamed_stride": 16,
         "mlp_hidden": 16, "rnn_hidden": 16, "d_model": 16})
     man = json.loads((out / "manifest.json").read_text())
     assert man["complete"]
     rows = json.loads((out / "results.json").read_text())["rows"]
     models = {r["model"] for r in rows}
-    assert models == {"persistence", "mean", "linear", "gru", "gnn-inferred", "gnn-connectome"}
+    assert models == {"persistence", "mean", "linear", "gru", "gnn-inferred", "gnn-connectome", "gnn-nograph"}
     pers = next(r for r in rows if r["model"] == "persistence")
     assert 0.3 < pers["r2_h1"] < 1.0 and pers["r2_h10"] < pers["r2_h1"]
     report = (out / "report.md").read_text()
@@ -82,5 +82,7 @@ def test_tiny_end_to_end_run(tmp_path):
     assert (out / "traces_1step.png").exists()
     # graph nets trained on named worms also ran on the worm without names (136 neurons)
     transfer = json.loads((out / "unnamed_transfer.json").read_text())["rows"]
-    assert {r["model"].split(" ")[0] for r in transfer} == {"persistence", "gnn-inferred", "gnn-connectome"}
+    assert {r["model"].split(" ")[0] for r in transfer} == {"persistence", "gnn-inferred", "gnn-connectome",
+                                                            "gnn-nograph"}
+    assert "Does the graph matter?" in report
     assert all(r["worm"] == "2022-05-02-01" and np.isfinite(r["r2_h1"]) for r in transfer)
