@@ -67,7 +67,7 @@ def run_experiment(
     cfg_file = out_dir / "config.json"
     if cfg_file.exists() and not fresh:
         old = json.loads(cfg_file.read_text())
-        if old != json.loads(json.dumps(cfg_dict)):  # compare as stored (tuples become lists)
+        if old != cfg_dict:  # cfg_dict went through JSON, so tuples are lists on both sides
             raise ValidationError(
                 f"{out_dir} holds a run with another config; use another --out or --fresh to start over.\n"
                 f"  old: {old}\n  new: {cfg_dict}")
