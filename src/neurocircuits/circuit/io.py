@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 
 from neurocircuits.circuit.core import KINDS, Circuit
-from neurocircuits.errors import CorruptDataError, DataNotFoundError
+from neurocircuits.errors import CorruptDataError
 
 FORMAT, VERSION = "neurocircuits.circuit", 1
 _STR = h5py.string_dtype("utf-8")
@@ -55,14 +55,10 @@ def save_circuit(circuit: Circuit, path: str | Path) -> Path:
 
 
 def load_circuit(path: str | Path) -> Circuit:
+    from neurocircuits.data.paths import open_hdf5
+
     path = Path(path)
-    if not path.exists():
-        raise DataNotFoundError(f"no circuit file at {path}")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise CorruptDataError(f"{path} is not an HDF5 file: {e}") from e
-    with f:
+    with open_hdf5(path, "circuit file") as f:
         if f.attrs.get("format") != FORMAT:
             raise CorruptDataError(f"{path} is not a neurocircuits circuit file (format attribute missing)")
         if int(f.attrs["version"]) > VERSION:

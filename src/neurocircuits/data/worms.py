@@ -181,8 +181,6 @@ def load_flavell(path_or_id: str | Path, root: str | Path | None = None, *,
         >>> rec.traces.shape, round(rec.dt, 2)            # doctest: +SKIP
         ((800, 146), 0.6)
     """
-    import h5py
-
     p = Path(path_or_id)
     if not p.suffix:
         p = flavell_dir(root) / f"{path_or_id}-data.h5"
@@ -192,11 +190,9 @@ def load_flavell(path_or_id: str | Path, root: str | Path | None = None, *,
             raise UnknownNameError("Flavell recording", str(path_or_id), known)
         raise DataNotFoundError(f"no such Flavell recording file: {p}")
     rec_id = p.name[:-8] if p.name.endswith("-data.h5") else p.stem
-    try:
-        fh = h5py.File(p, "r")
-    except OSError as e:
-        raise CorruptDataError(f"{p}: not a readable HDF5 file ({e})") from e
-    with fh:
+    from neurocircuits.data.paths import open_hdf5
+
+    with open_hdf5(p, "Flavell recording file") as fh:
         key = f"gcamp/{signal}"
         for need in (key, "timing/timestamp_confocal", "behavior/reversal_vec", "behavior/velocity"):
             if need not in fh:
@@ -313,14 +309,10 @@ def load_kato_mat(path: str | Path, *, signal: str = "traces") -> list[WormRecor
     """
     import h5py
 
+    from neurocircuits.data.paths import open_hdf5
+
     p = Path(path)
-    if not p.exists():
-        raise DataNotFoundError(f"no such Kato .mat file: {p}")
-    try:
-        fh = h5py.File(p, "r")
-    except OSError as e:
-        raise CorruptDataError(f"{p}: not a MATLAB v7.3 (HDF5) file ({e}); re-save it with `save -v7.3`") from e
-    with fh:
+    with open_hdf5(p, "Kato MATLAB v7.3 file", hint="re-save it with `save -v7.3`") as fh:
         groups = [k for k in fh.keys() if not k.startswith("#") and isinstance(fh[k], h5py.Group)]
         if len(groups) != 1:
             raise CorruptDataError(f"{p}: expected one top-level struct group, found {groups or 'none'}")

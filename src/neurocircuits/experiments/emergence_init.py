@@ -323,6 +323,17 @@ def _better(x: list[float], y: list[float]) -> int:
     return 1 if d > 2 * se else (-1 if d < -2 * se else 0)
 
 
+def _tally(comps: list[dict[str, Any]], arm: str, other: str, what: str) -> tuple[int, int]:
+    """Conditions where ``arm`` beats / loses to ``other`` on metric ``what`` (two-SE rule)."""
+    wins = losses = 0
+    for c in comps:
+        if (arm, what) in c and (other, what) in c:
+            s = _better(c[(arm, what)][1], c[(other, what)][1])
+            wins += s > 0
+            losses += s < 0
+    return wins, losses
+
+
 def _verdict(wins: int, n: int, losses: int = 0) -> str:
     """"holds" when emergence-init wins in >= 75% of the comparisons, "partly holds" when it
     wins in >= 25% and more often than it loses, else "does not hold"."""
@@ -355,33 +366,18 @@ def _claims(table: ResultTable, comps: list[dict[str, Any]], cfg: EmergenceInitC
                         ("final", f"Better accuracy (test accuracy after {cfg.epochs} epochs)")):
         if "B" not in cfg.arms or "A" not in cfg.arms:
             continue
-        wins = losses = 0
-        for c in comps:
-            if ("B", what) in c and ("A", what) in c:
-                s = _better(c[("B", what)][1], c[("A", what)][1])
-                wins += s > 0
-                losses += s < 0
+        wins, losses = _tally(comps, "B", "A", what)
         lines.append(f"- **{label}**: {_verdict(wins, len(comps), losses)} here. Emergence-init (alpha chosen on "
                      f"validation) beats Kaiming by more than two standard errors in {wins} of {len(comps)} "
                      f"conditions and is worse by as much in {losses}.")
     if "G" in cfg.arms:
         for other, name in (("A", "Kaiming"), ("B", "emergence-init")):
-            w = lo = 0
-            for c in comps:
-                if ("G", "final") in c and (other, "final") in c:
-                    s = _better(c[("G", "final")][1], c[(other, "final")][1])
-                    w += s > 0
-                    lo += s < 0
+            w, lo = _tally(comps, "G", other, "final")
             lines.append(f"- **GradInit ({cfg.gradinit_steps} steps) vs {name}** (final test accuracy): GradInit is "
                          f"better in {w} and worse in {lo} of {len(comps)} conditions.")
     if "C" in cfg.arms and "B" in cfg.arms:
         for what in ("first", "final"):
-            bw = cw = 0
-            for c in comps:
-                if ("B", what) in c and ("C", what) in c:
-                    s = _better(c[("B", what)][1], c[("C", what)][1])
-                    bw += s > 0
-                    cw += s < 0
+            bw, cw = _tally(comps, "B", "C", what)
             lines.append(f"- **Control C ({'first epoch' if what == 'first' else 'final'})**: emergence-init beats "
                          f"the learning-rate-equivalent control (Kaiming + per-layer LR) in {bw} of {len(comps)} "
                          f"conditions and loses in {cw}; otherwise they are within two standard errors.")
