@@ -134,12 +134,7 @@ class Circuit:
             raise ValidationError(f"sign has {sg.shape[0]} entries but there are {n} neurons")
         if not np.isin(sg, (-1, 0, 1)).all():
             raise ValidationError("neuron signs must be -1, 0 or +1")
-        pos = None
-        if positions is not None:
-            pos = np.asarray(positions, dtype=np.float64)
-            if pos.ndim != 2 or pos.shape[0] != n:
-                raise ValidationError(f"positions must have shape (N={n}, d), got {pos.shape}")
-            check_finite("positions", pos)
+        pos = as_positions(positions, n)
         ln = None
         if length is not None:
             ln = np.asarray(length, dtype=np.float64).reshape(-1)
@@ -431,6 +426,17 @@ class Circuit:
         from neurocircuits.circuit.builders import from_module
 
         return from_module(module, **kw)
+
+
+def as_positions(positions: Any, n: int) -> np.ndarray | None:
+    """Validate optional (n, d) node coordinates: float64, finite; ``None`` passes through."""
+    if positions is None:
+        return None
+    pos = np.asarray(positions, dtype=np.float64)
+    if pos.ndim != 2 or pos.shape[0] != n:
+        raise ValidationError(f"positions must have shape (N={n}, d), got {pos.shape}")
+    check_finite("positions", pos)
+    return pos
 
 
 def _per_neuron(name: str, values: Sequence[Any] | None, n: int, default: Any, typ: type) -> np.ndarray:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from neurocircuits.circuit.core import as_positions
 from neurocircuits.errors import ValidationError, check_finite
 
 
@@ -122,12 +123,7 @@ class GeometricNetwork:
             raise ValidationError(f"input indices must be in 0..{n - 1}")
         if np.unique(inp).size != inp.size:
             raise ValidationError("input indices must be unique")
-        pos = None
-        if positions is not None:
-            pos = np.asarray(positions, dtype=np.float64)
-            if pos.ndim != 2 or pos.shape[0] != n:
-                raise ValidationError(f"positions must have shape ({n}, d), got {pos.shape}")
-            check_finite("positions", pos)
+        pos = as_positions(positions, n)
         order = np.lexsort((post_a, pre_a))  # CSR order: by source, then target
         arrays = [pre_a[order], post_a[order], lat[order], w[order], ref, thr, win, inp] + (
             [pos] if pos is not None else [])
