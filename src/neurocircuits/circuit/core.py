@@ -367,10 +367,11 @@ class Circuit:
 
         return spectral_radius(self.to_scipy(kind, signed))
 
-    def effective_rank(self, kind: str | None = None, signed: bool = True) -> float:
+    def effective_rank(self, kind: str | None = None, signed: bool = True, measure: str = "entropy") -> float:
+        """:func:`neurocircuits.measure.effective_rank` (``measure``: entropy, participation, eig_ratio)."""
         from neurocircuits.measure.graph import effective_rank
 
-        return effective_rank(self.to_scipy(kind, signed).toarray())
+        return effective_rank(self.to_scipy(kind, signed).toarray(), measure)
 
     def reciprocity(self, kind: str = "chemical") -> float:
         from neurocircuits.measure.graph import reciprocity

@@ -58,22 +58,55 @@ def spectral_radius(a, method: str = "auto") -> float:
     return float(np.abs(np.linalg.eigvals(a)).max())
 
 
-def effective_rank(a, eps: float = 1e-12) -> float:
-    """Effective rank of Roy & Vetterli (2007): ``exp(H(p))``, ``p`` = normalised singular values.
+EFFECTIVE_RANK_KINDS = ("entropy", "participation", "eig_ratio")
 
-    Equals the rank for a matrix with equal non-zero singular values; lies in [1, rank].
+
+def effective_rank(a, kind: str = "entropy", eps: float = 1e-12) -> float:
+    """Effective rank of a matrix, one of three definitions (``kind``).
+
+    - ``"entropy"`` (Roy & Vetterli 2007): ``exp(-sum p_i log p_i)`` with ``p_i = s_i / sum s``
+      over the singular values ``s``; in [1, rank], equal to the rank when the non-zero
+      singular values are equal.
+    - ``"participation"``: ``(sum s_i^2)^2 / sum s_i^4``; in [1, rank], the same equality.
+    - ``"eig_ratio"``: ``sum |lambda_i| / (|lambda_1| N)`` over the eigenvalues of a square
+      ``N x N`` matrix; in (0, 1] (the normalised measure quoted for the paper's
+      experimental-connectivity figure).
+
+    A zero matrix has effective rank 0 under every definition. This is the one definition
+    in neurocircuits (``Circuit.effective_rank`` and :mod:`neurocircuits.measure.laziness` use it).
 
     Example:
-        >>> round(effective_rank(np.eye(4)), 6)
-        4.0
+        >>> round(effective_rank(np.eye(4)), 6), round(effective_rank(np.eye(4), "eig_ratio"), 6)
+        (4.0, 1.0)
     """
-    a = _square(a) if not (hasattr(a, "ndim") and a.ndim == 2 and a.shape[0] != a.shape[1]) else np.asarray(a, float)
+    from neurocircuits.errors import UnknownNameError
+
+    if kind not in EFFECTIVE_RANK_KINDS:
+        raise UnknownNameError("effective-rank kind", kind, EFFECTIVE_RANK_KINDS)
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu().double().numpy()
     if sp.issparse(a):
         a = a.toarray()
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim != 2:
+        raise ValidationError(f"expected a matrix, got shape {a.shape}")
+    if kind == "eig_ratio":
+        a = _square(a)
+        if a.shape[0] == 0:
+            return 0.0
+        lam = np.abs(np.linalg.eigvals(a))
+        top = lam.max()
+        return 0.0 if top <= eps else float(lam.sum() / (top * a.shape[0]))
+    check_finite("matrix", a)
+    if a.size == 0:
+        return 0.0
     s = np.linalg.svd(a, compute_uv=False)
     total = s.sum()
     if total <= eps:
         return 0.0
+    if kind == "participation":
+        s2 = s ** 2
+        return float(s2.sum() ** 2 / (s2 ** 2).sum())
     p = s[s > eps * total] / total
     return float(np.exp(-(p * np.log(p)).sum()))
 

@@ -1,1 +1,6 @@
-"""Torch modules: sequence baselines, graph networks, circuit controllers."""
+"""Torch modules: sequence baselines, graph networks, circuit controllers, rate RNNs."""
+
+from neurocircuits.models.constraints import ConstrainedWeight
+from neurocircuits.models.rnn import RateRNN, StackedRateRNN, rate_rnn_forward
+
+__all__ = ["ConstrainedWeight", "RateRNN", "StackedRateRNN", "rate_rnn_forward"]
