@@ -1,6 +1,6 @@
 """The one training loop, the stacked (many models at once) trainer, metrics, checkpoint/resume and seeding."""
 
-from neurocircuits.train.seed import seeded, torch_generator, numpy_rng
+from neurocircuits.base.seed import seeded, torch_generator, numpy_rng
 from neurocircuits.train.loop import EpochRecord, TrainConfig, fit, make_optimizer, evaluate
 from neurocircuits.train.stacked import StackedHistory, fit_stacked, sequence_cross_entropy
 from neurocircuits.train import metrics
