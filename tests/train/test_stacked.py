@@ -49,7 +49,8 @@ def test_a_diverging_model_does_not_touch_the_others() -> None:
 def test_last_step_loss_for_sequence_classification_and_bad_config() -> None:
     logits = torch.zeros(2, 4, 6, 10)
     logits[..., -1, 3] = 10.0
-    loss = sequence_cross_entropy(logits, torch.full((4,), 3))
+    loss = sequence_cross_entropy(logits, torch.full((4,), 3), last_step=True)
+    assert torch.allclose(sequence_cross_entropy(logits, torch.full((2, 4), 3), last_step=True), loss)
     assert loss.shape == (2,) and float(loss.max()) < 1e-3
     with pytest.raises(ValidationError, match="grad_clip"):
         fit_stacked(_stack(), _batch, sequence_cross_entropy, TrainConfig(grad_clip=1.0), steps=1)

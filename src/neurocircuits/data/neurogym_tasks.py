@@ -35,7 +35,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -80,6 +80,26 @@ class Task:
             raise ValidationError("give exactly one of seed= and generator=")
         g = generator if generator is not None else torch.Generator().manual_seed(int(seed))
         return self._make(n, g)
+
+    def stream(self, n: int, seeds: Sequence[int]) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:
+        """``step -> (x (S, n, T, n_in), y (S, n, T))``: one endless, resumable trial stream per seed.
+
+        Batch ``step`` of seed ``s`` depends only on ``(s, step)``, so a resumed run sees the same trials.
+        """
+        seeds = [int(s) for s in seeds]
+
+        def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+            xs, ys = zip(*(self.batch(n, generator=stream_generator(s, step)) for s in seeds))
+            return torch.stack(xs), torch.stack(ys)
+
+        return batch
+
+
+def stream_generator(seed: int, step: int) -> torch.Generator:
+    """A torch generator for step ``step`` of the stream of ``seed`` (independent streams)."""
+    import numpy as np
+
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, step]).generate_state(1)[0]))
 
 
 def _choice(values, n: int, g: torch.Generator) -> torch.Tensor:
@@ -174,8 +194,14 @@ def smnist(split: str = "train", path=None) -> tuple[torch.Tensor, torch.Tensor]
     return getattr(d, f"{split}_x").view(-1, 28, 28), getattr(d, f"{split}_y")
 
 
-def smnist_batch(images: torch.Tensor, labels: torch.Tensor, n: int, generator: torch.Generator
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` random sequences (with replacement across calls) from :func:`smnist` arrays."""
-    idx = torch.randint(images.shape[0], (n,), generator=generator)
-    return images[idx], labels[idx]
+def smnist_stream(images: torch.Tensor, labels: torch.Tensor, n: int, seeds: Sequence[int]
+                  ) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:
+    """Like :meth:`Task.stream` for sequential MNIST: ``step -> (x (S, n, 28, 28), y (S, n))``, sampled
+    with replacement from :func:`smnist` arrays."""
+    seeds = [int(s) for s in seeds]
+
+    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.stack([torch.randint(images.shape[0], (n,), generator=stream_generator(s, step)) for s in seeds])
+        return images[idx], labels[idx]
+
+    return batch

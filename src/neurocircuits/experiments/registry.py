@@ -23,6 +23,7 @@ EXPERIMENTS: dict[str, str] = {
     "connectome-stats": "neurocircuits.experiments.connectome_stats",
     "emergence-init": "neurocircuits.experiments.emergence_init",
     "geometric-mnist": "neurocircuits.experiments.geometric_mnist",
+    "rich-lazy": "neurocircuits.experiments.rich_lazy",
     "worm-dynamics": "neurocircuits.experiments.worm_dynamics",
 }
 

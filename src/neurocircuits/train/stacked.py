@@ -53,21 +53,22 @@ class StackedHistory:
         return self.loss[-last:].mean(0)
 
 
-def sequence_cross_entropy(logits: torch.Tensor, target: torch.Tensor, steps: slice | None = None) -> torch.Tensor:
-    """Per-model cross-entropy: logits ``(M, B, T, K)``, target ``(B, T)`` or ``(B,)``; returns ``(M,)``.
+def sequence_cross_entropy(logits: torch.Tensor, target: torch.Tensor, last_step: bool = False) -> torch.Tensor:
+    """Per-model cross-entropy of logits ``(M, B, T, K)``; returns ``(M,)``.
 
-    A ``(B,)`` target scores the last step only (sequential MNIST); a ``(B, T)`` target
-    scores every step (the NeuroGym tasks, fixation steps included).
+    ``target``: ``(B, T)`` shared by the models or ``(M, B, T)`` per model, scoring every
+    step (the NeuroGym tasks, fixation steps included); with ``last_step=True`` it is
+    ``(B,)`` or ``(M, B)`` and only the last step is scored (sequential MNIST).
     """
-    if target.ndim == 1:
-        logits = logits[..., -1, :]
-        return nn.functional.cross_entropy(logits.transpose(1, -1), target.expand(logits.shape[0], -1),
-                                           reduction="none").mean(-1)
-    if steps is not None:
-        logits, target = logits[..., steps, :], target[..., steps]
     m = logits.shape[0]
-    ce = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                     target.expand(m, *target.shape).reshape(-1), reduction="none")
+    if last_step:
+        logits = logits[..., -1, :]
+    want = logits.shape[1:-1]
+    if tuple(target.shape) == tuple(want):
+        target = target.expand(m, *want)
+    elif tuple(target.shape) != (m, *want):
+        raise ValidationError(f"target has shape {tuple(target.shape)}; expected {tuple(want)} or {(m, *want)}")
+    ce = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="none")
     return ce.view(m, -1).mean(1)
 
 
