@@ -205,3 +205,38 @@ def smnist_stream(images: torch.Tensor, labels: torch.Tensor, n: int, seeds: Seq
         return images[idx], labels[idx]
 
     return batch
+
+
+@dataclass(frozen=True)
+class StudentTeacher:
+    """The linear student-teacher setting: whitened inputs ``x``, targets ``y = w^T F x``.
+
+    ``F`` has its top half of singular values equal to ``kappa`` and the rest 1;
+    ``beta = F^T w`` is the teacher direction in input space and ``beta_half`` the same
+    with ``F`` truncated to its top ``d / 2`` singular triplets (the "partially aligned" direction).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    beta: torch.Tensor
+    beta_half: torch.Tensor
+
+
+def student_teacher(dim: int, kappa: float = 4.0, n: int = 2000, seed: int = 0) -> StudentTeacher:
+    """A seeded :class:`StudentTeacher` data set with ``n`` samples of dimension ``dim``.
+
+    Example:
+        >>> st = student_teacher(10, seed=0)
+        >>> tuple(st.x.shape), tuple(st.y.shape), bool(torch.allclose(st.y[:, 0], st.x @ st.beta, atol=1e-5))
+        ((2000, 10), (2000, 1), True)
+    """
+    if not isinstance(dim, int) or dim < 2:
+        raise ValidationError(f"dim must be an integer >= 2, got {dim!r}")
+    gen = torch.Generator().manual_seed(int(seed))
+    q1, q2 = (torch.linalg.qr(torch.randn(dim, dim, generator=gen))[0] for _ in range(2))
+    sv = torch.cat([torch.full((dim // 2,), float(kappa)), torch.ones(dim - dim // 2)])
+    f = q1 @ torch.diag(sv) @ q2.T
+    f_half = q1[:, :dim // 2] @ torch.diag(sv[:dim // 2]) @ q2[:, :dim // 2].T
+    w = torch.randn(dim, generator=gen) / math.sqrt(dim)
+    x = torch.randn(n, dim, generator=gen)
+    return StudentTeacher(x, (x @ (f.T @ w))[:, None], f.T @ w, f_half.T @ w)

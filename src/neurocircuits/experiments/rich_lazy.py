@@ -17,14 +17,14 @@ import numpy as np
 import torch
 
 from neurocircuits.circuit import from_connectome, geometric, random_dale
-from neurocircuits.data import get_task, smnist, smnist_stream
+from neurocircuits.data import get_task, smnist, smnist_stream, student_teacher
 from neurocircuits.experiments.context import RunContext, Unit
 from neurocircuits.experiments.registry import Experiment, ExperimentConfig
 from neurocircuits.init import aligned_low_rank_, circuit_weight, low_rank_
 from neurocircuits.measure import effective_rank
 from neurocircuits.measure.laziness import alignment, laziness, tangent_kernel
 from neurocircuits.models import RateRNN, StackedRateRNN
-from neurocircuits.report.plots import new_figure
+from neurocircuits.report.plots import new_figure, plot_seed_dots
 from neurocircuits.report.stats import combine, paired, summarize, verdict
 from neurocircuits.report.table import ResultTable
 from neurocircuits.train import TrainConfig, fit, fit_stacked, sequence_cross_entropy
@@ -96,10 +96,7 @@ def _eval_data(cfg: dict, task: str, seed: int):
 
 def _train_measure(nets: list[RateRNN], seeds: list[int], task: str, cfg: dict, ckpt: str) -> tuple[list[dict], dict]:
     """Train the nets stacked on per-seed trial streams, then measure each against its initial copy."""
-    inits = [RateRNN(n.n_in, n.n_hidden, n.n_out) for n in nets]
-    for a, b in zip(inits, nets):
-        a.load_state_dict(b.state_dict())
-    stack = StackedRateRNN.from_models(nets)
+    stack = StackedRateRNN.from_models(nets)   # copies: ``nets`` stay the initial networks
     uniq = sorted(set(seeds))
     pick = torch.tensor([uniq.index(s) for s in seeds])
     if task == "sMNIST":
@@ -118,14 +115,12 @@ def _train_measure(nets: list[RateRNN], seeds: list[int], task: str, cfg: dict, 
                        log_every=cfg["log_every"], checkpoint=ckpt)
     final = hist.final_loss()
     rows = []
-    for i, (net0, s) in enumerate(zip(inits, seeds)):
+    for i, (net0, s) in enumerate(zip(nets, seeds)):
         x, y, nk, ksteps, dec = _eval_data(cfg, task, s)
         trained = stack.model(i)
         row = {"final_loss": float(final[i]), **_rank_stats(net0.W_hh.detach())}
-        with torch.no_grad():
-            out = trained(x)
         lab = y if task == "sMNIST" else y[:, dec[-1]]
-        row["decision_accuracy"] = float((out[:, dec[-1]].argmax(-1) == lab).float().mean())
+        row["decision_accuracy"] = float((trained(x).detach()[:, dec[-1]].argmax(-1) == lab).float().mean())
         if math.isfinite(row["final_loss"]):
             row.update(laziness(net0, trained, x, n_kernel_trials=nk, kernel_steps=ksteps, decision_steps=dec).as_dict())
         rows.append(row)
@@ -189,14 +184,9 @@ def circuit_unit(name: str, cfg: dict, ckpt: str) -> dict:
 
 def teacher_unit(seed: int, cfg: dict) -> list[dict]:
     """Claim 2 (theory setting): two-layer linear student, teacher y = w^T F x, whitened inputs x."""
-    d, sc, gen = cfg["teacher_dim"], cfg["teacher_scale"], torch.Generator().manual_seed(seed)
-    q1, q2 = (torch.linalg.qr(torch.randn(d, d, generator=gen))[0] for _ in range(2))
-    sv = torch.cat([torch.full((d // 2,), cfg["teacher_kappa"]), torch.ones(d - d // 2)])
-    f = q1 @ torch.diag(sv) @ q2.T
-    f_half = q1[:, :d // 2] @ torch.diag(sv[:d // 2]) @ q2[:, :d // 2].T
-    w = torch.randn(d, generator=gen) / math.sqrt(d)
-    x = torch.randn(2000, d, generator=gen)
-    y = (x @ (f.T @ w))[:, None]
+    d, sc = cfg["teacher_dim"], cfg["teacher_scale"]
+    st = student_teacher(d, cfg["teacher_kappa"], seed=seed)
+    x, y = st.x, st.y
     rows = []
     for name in ("random rank 1", f"random rank {d}", "aligned rank 1", "partially aligned rank 1"):
         net = torch.nn.Sequential(torch.nn.Linear(d, d, bias=False), torch.nn.Linear(d, 1, bias=False))
@@ -205,41 +195,19 @@ def teacher_unit(seed: int, cfg: dict) -> list[dict]:
         if name.startswith("random"):
             low_rank_(w1, int(name.split()[-1]), gain=1.0, generator=g)
         else:
-            aligned_low_rank_(w1, (f if name.startswith("aligned") else f_half).T @ w, gain=1.0, generator=g)
+            aligned_low_rank_(w1, st.beta if name.startswith("aligned") else st.beta_half, gain=1.0, generator=g)
         w1.mul_(sc / torch.linalg.norm(w1))
         net[1].weight.data = torch.randn(1, d, generator=g) * sc / math.sqrt(d)
         w1_0 = w1.clone()
-        k0 = _mlp_kernel(net, x[:200])
+        k0 = tangent_kernel(net, x[:200], "all")
         hist = fit(net, (x, y), torch.nn.functional.mse_loss,
                    TrainConfig(epochs=cfg["teacher_steps"], lr=cfg["teacher_lr"], optimizer="sgd", momentum=0.0,
                                batch_size=x.shape[0]), seed=seed)
         rows.append({"init": name, "seed": seed, "final_loss": hist[-1].train_loss,
                      "weight_change": float(torch.linalg.norm(net[0].weight.data - w1_0)),
-                     "kernel_alignment": alignment(k0, _mlp_kernel(net, x[:200])),
+                     "kernel_alignment": alignment(k0, tangent_kernel(net, x[:200], "all")),
                      "eff_rank_entropy": effective_rank(w1_0)})
     return rows
-
-
-def _mlp_kernel(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return tangent_kernel(_Seq(net), x[:, None], "all")
-
-
-class _Seq(torch.nn.Module):
-    """Views a (B, d) -> (B, 1) network as a one-step sequence model for the kernel."""
-
-    def __init__(self, net: torch.nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x[:, 0])[:, None]
-
-
-def _cells(cfg: RichLazyConfig) -> list[tuple[str, float]]:
-    cells = [(t, g) for t in cfg.tasks for g in cfg.gains]
-    if cfg.stable_gain > 0 and cfg.tasks:
-        cells.append((cfg.tasks[0], cfg.stable_gain))
-    return cells
 
 
 def _values(table: ResultTable, metric: str, seeds: list[int], **match) -> list[float]:
@@ -257,23 +225,20 @@ def _cmp_line(label: str, c) -> str:
 def run(cfg: RichLazyConfig, ctx: RunContext) -> ResultTable:
     d = asdict(cfg)
     seeds = list(range(cfg.seeds))
-    cells = _cells(cfg)
+    cells = [(t, g) for t in cfg.tasks for g in cfg.gains] + (
+        [(cfg.tasks[0], cfg.stable_gain)] if cfg.stable_gain > 0 and cfg.tasks else [])
     units = [Unit(f"rank-{t}-g{g}", rank_unit, (t, g, d, str(ctx.checkpoint_path(f"train-{t}-g{g}")))) for t, g in cells]
     units += [Unit(f"circuit-{c}", circuit_unit, (c, d, str(ctx.checkpoint_path(f"train-circuit-{c}"))))
               for c in cfg.circuits]
     units += [Unit(f"teacher-seed{s}", teacher_unit, (s, d)) for s in seeds]
     res = ctx.map(units, desc="rich-lazy units")
     rank_res, circ_res, teach_res = res[:len(cells)], res[len(cells):len(cells) + len(cfg.circuits)], res[-len(seeds):]
-    table = ResultTable(METRICS, title="Laziness measures per initialisation (rank family, aligned, stable control)")
-    for r in rank_res:
-        table.extend(r["rows"])
-    circ = ResultTable(METRICS, title="Circuit-derived initial W_hh and rank-matched random controls")
-    for r in circ_res:
-        circ.extend(r["rows"])
+    table = ResultTable(METRICS, [q for r in rank_res for q in r["rows"]],
+                        title="Laziness measures per initialisation (rank family, aligned, stable control)")
+    circ = ResultTable(METRICS, [q for r in circ_res for q in r["rows"]],
+                       title="Circuit-derived initial W_hh and rank-matched random controls")
     teach = ResultTable(["final_loss", "weight_change", "kernel_alignment", "eff_rank_entropy"],
-                        title="Linear student-teacher (claim 2, theory setting)")
-    for r in teach_res:
-        teach.extend(r)
+                        [q for r in teach_res for q in r], title="Linear student-teacher (claim 2, theory setting)")
     ctx.add_table(circ, "circuits", by=["family", "arm", "init"])
     ctx.add_table(teach, "teacher", by=["init"])
     text, parts1, parts2 = [], [], []
@@ -282,6 +247,9 @@ def run(cfg: RichLazyConfig, ctx: RunContext) -> ResultTable:
         lo, hi = ranks[0], ranks[-1]
         acc = {n: summarize(_values(table, "decision_accuracy", seeds, task=t, gain=g, init=n)) for n in ranks}
         text.append(f"**{t}, g = {g}** (decision accuracy: " + ", ".join(f"{n} {a.format(3)}" for n, a in acc.items()) + ")")
+        failed = [n for n, a in acc.items() if not a.mean >= 0.6]
+        if failed:
+            text.append(f"- {', '.join(failed)} did not learn the task (decision accuracy < 0.6): a failed fit, not a lazy one")
         for m in ("weight_change", "representation_alignment", "kernel_alignment"):
             c = paired(_values(table, m, seeds, task=t, gain=g, init=hi), _values(table, m, seeds, task=t, gain=g, init=lo),
                        higher_is_better=LAZY_HIGHER[m])
@@ -299,19 +267,13 @@ def run(cfg: RichLazyConfig, ctx: RunContext) -> ResultTable:
                    higher_is_better=LAZY_HIGHER[m])
         text.append(_cmp_line(f"claim 2 (linear student-teacher) {m}: aligned rank 1 minus random rank 1", c))
         parts2.append(verdict([c]))
-    stable = [(t, g) for t, g in cells if g == cfg.stable_gain]
-    if stable and cfg.gains:
-        t = stable[0][0]
-        gaps = {}
-        for g in (cfg.gains[0], cfg.stable_gain):
-            names = _init_names(d, t)
-            ranks = [n for n in names if n.startswith("rank")]
-            hi_v = _values(table, "kernel_alignment", seeds, task=t, gain=g, init=ranks[-1])
-            lo_v = _values(table, "kernel_alignment", seeds, task=t, gain=g, init=ranks[0])
-            gaps[g] = [abs(a - b) for a, b in zip(hi_v, lo_v)]
-        c = paired(gaps[cfg.gains[0]], gaps[cfg.stable_gain])
-        text.append(_cmp_line(f"stable control: |KA(highest rank) - KA(rank 1)| at g = {cfg.gains[0]} minus at "
-                              f"g = {cfg.stable_gain} (the gap shrinks in the stable regime if positive)", c))
+    if cfg.stable_gain > 0 and cfg.gains and cfg.tasks:
+        t, ranks = cfg.tasks[0], [n for n in _init_names(d, cfg.tasks[0]) if n.startswith("rank")]
+        gaps = [[abs(a - b) for a, b in zip(_values(table, "kernel_alignment", seeds, task=t, gain=g, init=ranks[-1]),
+                                            _values(table, "kernel_alignment", seeds, task=t, gain=g, init=ranks[0]))]
+                for g in (cfg.gains[0], cfg.stable_gain)]
+        text.append(_cmp_line(f"stable control: |KA({ranks[-1]}) - KA({ranks[0]})| at g = {cfg.gains[0]} minus at "
+                              f"g = {cfg.stable_gain} (the gap shrinks in the stable regime if positive)", paired(*gaps)))
     fam = sorted(cfg.circuits, key=lambda f: summarize(circ.values("eff_rank_entropy", family=f, arm="circuit")).mean)
     parts3 = []
     for a, b in zip(fam[1:], fam[:-1]):
@@ -342,14 +304,9 @@ def _figures(ctx: RunContext, table: ResultTable, circ: ResultTable, rank_res: l
         names = [n for n in dict.fromkeys(r["names"]) if n.startswith("rank")]
         xs = [int(n.split()[1]) for n in names]
         for ax, m in zip(axes[0], MEASURES):
-            means = [summarize(table.values(m, task=t, gain=g, init=n)).mean for n in names]
-            line, = ax.plot(xs, means, marker="o", label=f"{t}, g={g}")
-            for x, n in zip(xs, names):
-                v = table.values(m, task=t, gain=g, init=n)
-                ax.scatter([x] * len(v), v, s=8, color=line.get_color(), alpha=0.5)
+            plot_seed_dots(ax, xs, [table.values(m, task=t, gain=g, init=n) for n in names], f"{t}, g={g}")
     for ax, m in zip(axes[0], MEASURES):
-        ax.set_xscale("log"), ax.set_xlabel("initial rank of W_hh"), ax.set_ylabel(m.replace("_", " "))
-        ax.grid(alpha=0.3)
+        ax.set(xscale="log", xlabel="initial rank of W_hh", ylabel=m.replace("_", " ")), ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
     ctx.add_figure(fig, "measures_vs_rank", "Each measure against the initial rank (line: mean, dots: seeds)")
     fig, axes = new_figure(2, 1, (4.5, 3.3))

@@ -125,10 +125,10 @@ def _steps(steps: Sequence[int] | None, t: int) -> list[int]:
     return out
 
 
-def _check_inputs(x: torch.Tensor) -> None:
-    if not isinstance(x, torch.Tensor) or x.ndim != 3:
-        raise ValidationError(f"inputs must be a (trials, time, n_in) tensor, got "
-                              f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+def _check_inputs(x: torch.Tensor, sequence: bool = True) -> None:
+    if not isinstance(x, torch.Tensor) or (x.ndim != 3 if sequence else x.ndim < 2):
+        raise ValidationError(f"inputs must be a (trials, time, n_in) tensor{'' if sequence else ' or (trials, ...)'}, "
+                              f"got {tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
     check_finite("inputs", x)
 
 
@@ -147,9 +147,10 @@ def tangent_kernel(model: nn.Module, inputs: torch.Tensor, params: Sequence[str]
         method: ``"structured"`` (RateRNN only), ``"jacobian"`` (generic torch.func) or ``"auto"``.
         max_chunk_elements: bound on the elements of one Jacobian chunk.
 
-    Rows are ordered ``(t, b, k)``: time outermost, as in the paper's code.
+    Rows are ordered ``(t, b, k)``: time outermost, as in the paper's code. A model with
+    ``(B, K)`` outputs (any inputs ``(B, ...)``) gives rows ``(b, k)``.
     """
-    _check_inputs(inputs)
+    _check_inputs(inputs, sequence=isinstance(model, RateRNN))
     if method not in METHODS:
         raise UnknownNameError("kernel method", method, METHODS)
     names = _param_names(model, params)
@@ -289,7 +290,7 @@ def tangent_kernel_loop(model: nn.Module, inputs: torch.Tensor, params: Sequence
     The straightforward implementation (as in the paper's code, without its repeated
     concatenation); used to check :func:`tangent_kernel` and as the benchmark baseline.
     """
-    _check_inputs(inputs)
+    _check_inputs(inputs, sequence=isinstance(model, RateRNN))
     names = _param_names(model, params)
     named = dict(model.named_parameters())
     ps = [named[k] for k in names]
