@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from neurocircuits.experiments.runner import run_experiment
 from neurocircuits.report.stats import VERDICTS
 from neurocircuits.report.table import ResultTable
@@ -13,6 +15,7 @@ TINY = {"n_hidden": 16, "ranks": (1, 16), "steps": 40, "log_every": 20, "eval_tr
         "stable_gain": 0.5}
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_every_part_of_the_report(tmp_path) -> None:
     out = run_experiment("rich-lazy", quick=True, seeds=2, out=tmp_path, progress=False, device="cpu", overrides=TINY)
     t = ResultTable.load(out / "results.json")
