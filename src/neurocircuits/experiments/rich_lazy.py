@@ -4,8 +4,7 @@ Claim 1: higher-rank initial W_hh gives lazier learning (smaller ||dW_hh||, high
 representation and tangent-kernel alignment). Claim 2: a low-rank init aligned with the
 task is the exception and learns lazily (linear student-teacher, and an RNN version).
 Claim 3: the trend holds for biologically derived connectivity ordered by effective rank.
-Every network of a (task, gain) cell is trained at once (ranks x seeds stacked).
-"""
+Every network of a (task, gain) cell is trained at once (ranks x seeds stacked)."""
 
 from __future__ import annotations
 
@@ -315,8 +314,9 @@ def _figures(ctx: RunContext, table: ResultTable, circ: ResultTable, rank_res: l
     for name in dict.fromkeys(r["names"]):
         idx = [i for i, n in enumerate(r["names"]) if n == name]
         axes[0][0].plot(r["curves"]["steps"], loss[idx].mean(0), label=name)
-    for name, sv in r["spectra"].items():
-        axes[0][1].plot(range(1, len(sv) + 1), sv, label=name)
+    for name, sv in r["spectra"].items():   # float32 round-off below 1e-4 of the top value is not shown
+        sv = [v for v in sv if v > 1e-4 * sv[0]]
+        axes[0][1].plot(range(1, len(sv) + 1), sv, marker="." if len(sv) < 3 else None, label=name)
     axes[0][0].set(xlabel="training step", ylabel="cross-entropy (mean over seeds)", yscale="log",
                    title=f"{cells[0][0]}, g = {cells[0][1]}")
     axes[0][1].set(xlabel="index", ylabel="singular value of W_hh(0)", xscale="log", yscale="log", title="seed 0")
