@@ -113,3 +113,11 @@ def test_stacked_forward_and_training_equal_separate_runs() -> None:
         assert torch.allclose(stack(x)[i], m(x), atol=1e-5)
     with pytest.raises(ValidationError, match="same sizes"):
         StackedRateRNN.from_models([RateRNN(3, 12, 3), RateRNN(3, 13, 3)])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_stacked_forward_on_cuda_matches_cpu() -> None:
+    stack = StackedRateRNN.from_models([RateRNN(3, 32, 3, seed=s) for s in range(3)])
+    x = torch.randn(4, 8, 3, generator=torch.Generator().manual_seed(0))
+    cpu = stack(x)
+    assert torch.allclose(stack.to("cuda")(x.to("cuda")).cpu(), cpu, atol=1e-4)

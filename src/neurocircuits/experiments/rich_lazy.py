@@ -31,8 +31,7 @@ from neurocircuits.train import TrainConfig, fit, fit_stacked, sequence_cross_en
 MEASURES = ["weight_change", "representation_alignment", "kernel_alignment", "sign_similarity"]
 METRICS = MEASURES + ["final_loss", "decision_accuracy", "eff_rank_entropy", "eff_rank_participation",
                       "eff_rank_eig_ratio", "spectral_radius"]
-LAZY_HIGHER = {"weight_change": False, "representation_alignment": True, "kernel_alignment": True,
-               "sign_similarity": True}
+LAZY_HIGHER = {m: m != "weight_change" for m in MEASURES}   # which direction is lazier
 
 
 @dataclass
@@ -93,7 +92,8 @@ def _eval_data(cfg: dict, task: str, seed: int):
     return x, y, cfg["kernel_trials"], None, t.decision_steps
 
 
-def _train_measure(nets: list[RateRNN], seeds: list[int], task: str, cfg: dict, ckpt: str) -> tuple[list[dict], dict]:
+def _train_measure(nets: list[RateRNN], seeds: list[int], task: str, cfg: dict, ckpt: str, device: str = "cpu"
+                   ) -> tuple[list[dict], dict]:
     """Train the nets stacked on per-seed trial streams, then measure each against its initial copy."""
     stack = StackedRateRNN.from_models(nets)   # copies: ``nets`` stay the initial networks
     uniq = sorted(set(seeds))
@@ -111,7 +111,7 @@ def _train_measure(nets: list[RateRNN], seeds: list[int], task: str, cfg: dict, 
         return x[pick], y[pick]
 
     hist = fit_stacked(stack, batch, loss_fn, TrainConfig(lr=cfg["lr"], optimizer="sgd", momentum=0.9), steps,
-                       log_every=cfg["log_every"], checkpoint=ckpt)
+                       log_every=cfg["log_every"], checkpoint=ckpt, device=device)
     final = hist.final_loss()
     rows = []
     for i, (net0, s) in enumerate(zip(nets, seeds)):
@@ -131,7 +131,7 @@ def _rank_stats(w: torch.Tensor) -> dict:
             "spectral_radius": float(torch.linalg.eigvals(w.double()).abs().max())}
 
 
-def rank_unit(task: str, gain: float, cfg: dict, ckpt: str) -> dict:
+def rank_unit(task: str, gain: float, cfg: dict, ckpt: str, device: str = "cpu") -> dict:
     """Claims 1, 2 (RNN) and the stable control: every init x seed of one (task, gain) cell."""
     t = get_task(task) if task != "sMNIST" else None
     n_in, n_out = (28, 10) if t is None else (t.n_in, t.n_out)
@@ -145,7 +145,7 @@ def rank_unit(task: str, gain: float, cfg: dict, ckpt: str) -> dict:
             else:
                 _aligned_(net, t, gain, gen)
             nets.append(net), seeds.append(s), names.append(name)
-    rows, curves = _train_measure(nets, seeds, task, cfg, ckpt)
+    rows, curves = _train_measure(nets, seeds, task, cfg, ckpt, device)
     for r, s, name in zip(rows, seeds, names):
         r.update(task=task, gain=gain, init=name, seed=s)
     spectra = {n: torch.linalg.svdvals(net.W_hh.detach()).tolist() for n, net, s in zip(names, nets, seeds) if s == 0}
@@ -160,7 +160,7 @@ def _circuit(name: str, n: int, seed: int):
     return from_connectome(name, neurons_only=True)
 
 
-def circuit_unit(name: str, cfg: dict, ckpt: str) -> dict:
+def circuit_unit(name: str, cfg: dict, ckpt: str, device: str = "cpu") -> dict:
     """Claim 3: one circuit family as initial W_hh beside a rank-matched random control of equal norm."""
     t = get_task(cfg["circuit_task"])
     nets, seeds, kinds = [], [], []
@@ -175,7 +175,7 @@ def circuit_unit(name: str, cfg: dict, ckpt: str) -> dict:
         nets += [circ, ctrl]
         seeds += [s, s]
         kinds += [name, f"random rank {r} (control of {name})"]
-    rows, curves = _train_measure(nets, seeds, cfg["circuit_task"], cfg, ckpt)
+    rows, curves = _train_measure(nets, seeds, cfg["circuit_task"], cfg, ckpt, device)
     for r, s, k in zip(rows, seeds, kinds):
         r.update(task=cfg["circuit_task"], family=name, init=k, arm="circuit" if k == name else "control", seed=s)
     return {"rows": rows, "curves": curves}
@@ -222,13 +222,13 @@ def _cmp_line(label: str, c) -> str:
 
 
 def run(cfg: RichLazyConfig, ctx: RunContext) -> ResultTable:
-    d = asdict(cfg)
+    d, dev = asdict(cfg), str(ctx.device)
     seeds = list(range(cfg.seeds))
     cells = [(t, g) for t in cfg.tasks for g in cfg.gains] + (
         [(cfg.tasks[0], cfg.stable_gain)] if cfg.stable_gain > 0 and cfg.tasks else [])
-    units = [Unit(f"rank-{t}-g{g}", rank_unit, (t, g, d, str(ctx.checkpoint_path(f"train-{t}-g{g}")))) for t, g in cells]
-    units += [Unit(f"circuit-{c}", circuit_unit, (c, d, str(ctx.checkpoint_path(f"train-circuit-{c}"))))
-              for c in cfg.circuits]
+    ck = lambda k: str(ctx.checkpoint_path(f"train-{k}"))  # noqa: E731 - per-unit trainer checkpoint
+    units = [Unit(f"rank-{t}-g{g}", rank_unit, (t, g, d, ck(f"{t}-g{g}"), dev)) for t, g in cells]
+    units += [Unit(f"circuit-{c}", circuit_unit, (c, d, ck(f"circuit-{c}"), dev)) for c in cfg.circuits]
     units += [Unit(f"teacher-seed{s}", teacher_unit, (s, d)) for s in seeds]
     res = ctx.map(units, desc="rich-lazy units")
     rank_res, circ_res, teach_res = res[:len(cells)], res[len(cells):len(cells) + len(cfg.circuits)], res[-len(seeds):]
