@@ -90,12 +90,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="N = 100 and fewer steps (a smoke test)")
     ap.add_argument("--out", default="benchmarks/results/rich_lazy.json")
+    ap.add_argument("--part", choices=("all", "kernel", "training"), default="all")
     a = ap.parse_args()
     n = 100 if a.quick else 300
     res = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
            "load_average_start": os.getloadavg(),
-           "kernel": kernel_benchmark(n, 1 if a.quick else 2),
-           "training": training_benchmark(n, 20, 20 if a.quick else 100)}
+           "kernel": kernel_benchmark(n, 1 if a.quick else 2) if a.part != "training" else None,
+           "training": training_benchmark(n, 20, 20 if a.quick else 100) if a.part != "kernel" else None}
     res["load_average_end"] = os.getloadavg()
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1))

@@ -244,7 +244,7 @@ def run(cfg: RichLazyConfig, ctx: RunContext) -> ResultTable:
     for (t, g), r in zip(cells, rank_res):
         ranks = [n for n in dict.fromkeys(r["names"]) if n.startswith("rank")]
         lo, hi = ranks[0], ranks[-1]
-        acc = {n: summarize(_values(table, "decision_accuracy", seeds, task=t, gain=g, init=n)) for n in ranks}
+        acc = {n: summarize(_values(table, "decision_accuracy", seeds, task=t, gain=g, init=n)) for n in dict.fromkeys(r["names"])}
         text.append(f"**{t}, g = {g}** (decision accuracy: " + ", ".join(f"{n} {a.format(3)}" for n, a in acc.items()) + ")")
         failed = [n for n, a in acc.items() if not a.mean >= 0.6]
         if failed:
