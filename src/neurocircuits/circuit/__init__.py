@@ -9,10 +9,12 @@ from neurocircuits.circuit.connectome import (
     CONNECTOMES, DEFAULT_CONNECTOMES, available_connectomes, from_connectome,
 )
 from neurocircuits.circuit.io import load_circuit, save_circuit
+from neurocircuits.circuit.ncap import NCAP_SIGNS, ncap_circuit
 
 __all__ = [
     "CONNECTOMES", "Circuit", "DEFAULT_CONNECTOMES", "KINDS", "available_connectomes", "degree_preserving_shuffle",
     "from_connectome",
-    "from_module", "geometric", "load_circuit", "low_rank", "low_rank_matrix", "normalise_name",
+    "from_module", "geometric", "load_circuit", "low_rank", "low_rank_matrix", "NCAP_SIGNS", "ncap_circuit",
+    "normalise_name",
     "random_dale", "save_circuit",
 ]
