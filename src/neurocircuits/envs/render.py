@@ -30,23 +30,35 @@ def record_frames(policy: Any, env: Any, seed: int = 0, every: int = 10, steps: 
     return frames, ret
 
 
-def filmstrip(frames: list[np.ndarray], path: str | Path, n: int = 8, title: str = "",
-              seconds_per_frame: float | None = None) -> Path:
-    """Save ``n`` evenly spaced frames side by side as a PNG (with time labels if given)."""
-    from neurocircuits.report.plots import new_figure, save_figure
+def filmstrip_figure(frames: list[np.ndarray], n: int = 8, title: str = "", seconds_per_frame: float | None = None,
+                     columns: int = 4):
+    """A matplotlib figure of ``n`` evenly spaced frames in rows of ``columns`` (time labels if given)."""
+    from matplotlib.figure import Figure
 
     if not frames:
         raise ValidationError("no frames to draw")
     idx = np.linspace(0, len(frames) - 1, min(n, len(frames))).round().astype(int)
-    fig, ax = new_figure(len(idx), 1, size=(2.0, 1.7))
-    for a, i in zip(ax[0], idx):
+    cols = min(columns, len(idx))
+    rows = -(-len(idx) // cols)
+    fig = Figure(figsize=(2.4 * cols, 2.0 * rows + (0.3 if title else 0)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).reshape(-1)
+    for a in axes:
+        a.axis("off")
+    for a, i in zip(axes, idx):
         a.imshow(frames[i])
-        a.set_xticks([]), a.set_yticks([])
         if seconds_per_frame:
             a.set_title(f"t = {i * seconds_per_frame:.1f} s", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
+    return fig
+
+
+def filmstrip(frames: list[np.ndarray], path: str | Path, n: int = 8, title: str = "",
+              seconds_per_frame: float | None = None, columns: int = 4) -> Path:
+    """Save ``n`` evenly spaced frames of an episode as a PNG filmstrip."""
+    from neurocircuits.report.plots import save_figure
+
+    return save_figure(filmstrip_figure(frames, n, title, seconds_per_frame, columns), path)
 
 
 def animation(frames: list[np.ndarray], path: str | Path, fps: int = 10) -> Path:
