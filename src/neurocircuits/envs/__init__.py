@@ -9,11 +9,11 @@ from neurocircuits.envs.swimmer import (
     CONTROL_TIMESTEP, EPISODE_STEPS, MAX_JOINTS, MIN_JOINTS, TASKS, SwimmerEnv, check_joints, check_task,
     obs_size, swimmer, time_feature,
 )
-from neurocircuits.envs.rollout import RandomPolicy, ZeroPolicy, act, evaluate, make_vec_env
+from neurocircuits.envs.rollout import RandomPolicy, StackedPolicies, ZeroPolicy, act, evaluate, make_vec_env
 from neurocircuits.envs.render import animation, filmstrip, filmstrip_figure, record_frames
 
 __all__ = [
-    "CONTROL_TIMESTEP", "EPISODE_STEPS", "MAX_JOINTS", "MIN_JOINTS", "RandomPolicy", "SwimmerEnv", "TASKS",
+    "CONTROL_TIMESTEP", "EPISODE_STEPS", "MAX_JOINTS", "MIN_JOINTS", "RandomPolicy", "StackedPolicies", "SwimmerEnv", "TASKS",
     "ZeroPolicy", "act", "animation", "check_joints", "check_task", "evaluate", "filmstrip", "filmstrip_figure", "make_vec_env",
     "obs_size", "record_frames", "swimmer", "time_feature",
 ]

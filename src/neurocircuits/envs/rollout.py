@@ -55,7 +55,8 @@ class ZeroPolicy:
 
 
 def evaluate(policy: Any, env: Any, episodes: int = 5, seed: int = 0, deterministic: bool = True,
-             *, record: Callable[[int, int, Any], None] | None = None) -> list[float]:
+             *, seeds: Sequence[int] | None = None,
+             record: Callable[[int, int, Any], None] | None = None) -> list[float]:
     """Episode returns of ``policy``; episode k starts from ``reset(seed=seed + k)``.
 
     Args:
@@ -65,6 +66,8 @@ def evaluate(policy: Any, env: Any, episodes: int = 5, seed: int = 0, determinis
         episodes: number of episodes.
         seed: seed of the first episode's initial state.
         deterministic: passed to ``policy.act`` (mean action or a sample).
+        seeds: explicit initial-state seed of every episode (overrides ``seed``; e.g. the
+            same seed for every member of a population).
         record: optional ``record(episode, step, env)`` called after every step (rendering).
 
     Example:
@@ -77,13 +80,16 @@ def evaluate(policy: Any, env: Any, episodes: int = 5, seed: int = 0, determinis
         raise ValidationError("env must be an environment or a non-empty sequence of environments")
     if episodes < 1:
         raise ValidationError(f"episodes must be >= 1, got {episodes}")
+    if seeds is not None and len(seeds) != episodes:
+        raise ValidationError(f"seeds must give one seed per episode ({episodes}), got {len(seeds)}")
+    ep_seeds = [int(x) for x in seeds] if seeds is not None else [seed + k for k in range(episodes)]
     shapes = {e.observation_space.shape for e in envs}
     if len(shapes) > 1:
         raise ValidationError(f"all environments must share one observation shape, got {sorted(shapes)}")
     returns: list[float] = []
     for start in range(0, episodes, len(envs)):
         batch = envs[:min(len(envs), episodes - start)]
-        obs = np.stack([e.reset(seed=seed + start + j)[0] for j, e in enumerate(batch)])
+        obs = np.stack([e.reset(seed=ep_seeds[start + j])[0] for j, e in enumerate(batch)])
         total = np.zeros(len(batch))
         done = np.zeros(len(batch), dtype=bool)
         step = 0
@@ -134,3 +140,15 @@ class _EnvFactory:
         from neurocircuits.envs.swimmer import swimmer
 
         return swimmer(self.n_joints, self.task, seed=self.seed)
+
+
+class StackedPolicies:
+    """Row j of a batch goes to policy j: evaluates a population (CMA-ES) in lock-step."""
+
+    def __init__(self, policies: Sequence[Any]):
+        self.policies = list(policies)
+
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        if obs.shape[0] > len(self.policies):
+            raise ValidationError(f"{obs.shape[0]} observations but only {len(self.policies)} policies")
+        return np.concatenate([act(p, obs[j:j + 1], deterministic) for j, p in enumerate(self.policies[:obs.shape[0]])])

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from neurocircuits.base.seed import seeded
 from neurocircuits.errors import MissingDependencyError, UnknownNameError, ValidationError
 from neurocircuits.train.checkpoint import atomic_save
 
@@ -301,8 +302,14 @@ def train_ppo(make_env: Callable[[int], Any], actor: str, cfg: PPOConfig, seed: 
         init_actor_state: start the actor from these weights (fine-tuning).
 
     The curve has one row per evaluation: ``steps``, ``return_det``, ``return_stoch``
-    (means over ``cfg.eval_episodes`` episodes) and ``wall_time_s``.
+    (means over ``cfg.eval_episodes`` episodes) and ``wall_time_s``. Global RNG state
+    (which stable-baselines3 seeds) is restored on return.
     """
+    with seeded(seed):
+        return _train_ppo(make_env, actor, cfg, seed, evaluate, actor_kwargs, checkpoint, init_actor_state, log)
+
+
+def _train_ppo(make_env, actor, cfg, seed, evaluate, actor_kwargs, checkpoint, init_actor_state, log) -> RLResult:
     env = make_env(seed)
     model = make_ppo(env, actor, cfg, seed, actor_kwargs)
     pol = model.policy
@@ -425,7 +432,12 @@ def train_cma(score: Callable[[list[np.ndarray], int], list[float]], x0: np.ndar
 
 
 def value_at(curve: Sequence[dict[str, float]], key: str, steps: float) -> float:
-    """``key`` at the last evaluation with at most ``steps`` environment steps (NaN if none)."""
+    """``key`` at the last evaluation with at most ``steps`` environment steps.
+
+    NaN if there is none, or if the run stopped before ``steps`` (the budget was not reached).
+    """
+    if not curve or steps > curve[-1]["steps"]:
+        return float("nan")
     rows = [r for r in curve if r["steps"] <= steps and key in r]
     return float(rows[-1][key]) if rows else float("nan")
 
