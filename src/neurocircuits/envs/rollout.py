@@ -55,7 +55,7 @@ class ZeroPolicy:
 
 
 def evaluate(policy: Any, env: Any, episodes: int = 5, seed: int = 0, deterministic: bool = True,
-             *, seeds: Sequence[int] | None = None,
+             *, seeds: Sequence[int] | None = None, max_steps: int | None = None,
              record: Callable[[int, int, Any], None] | None = None) -> list[float]:
     """Episode returns of ``policy``; episode k starts from ``reset(seed=seed + k)``.
 
@@ -68,6 +68,7 @@ def evaluate(policy: Any, env: Any, episodes: int = 5, seed: int = 0, determinis
         deterministic: passed to ``policy.act`` (mean action or a sample).
         seeds: explicit initial-state seed of every episode (overrides ``seed``; e.g. the
             same seed for every member of a population).
+        max_steps: stop every episode after this many steps (partial returns; quick checks).
         record: optional ``record(episode, step, env)`` called after every step (rendering).
 
     Example:
@@ -82,6 +83,8 @@ def evaluate(policy: Any, env: Any, episodes: int = 5, seed: int = 0, determinis
         raise ValidationError(f"episodes must be >= 1, got {episodes}")
     if seeds is not None and len(seeds) != episodes:
         raise ValidationError(f"seeds must give one seed per episode ({episodes}), got {len(seeds)}")
+    if max_steps is not None and max_steps < 1:
+        raise ValidationError(f"max_steps must be >= 1, got {max_steps}")
     ep_seeds = [int(x) for x in seeds] if seeds is not None else [seed + k for k in range(episodes)]
     shapes = {e.observation_space.shape for e in envs}
     if len(shapes) > 1:
@@ -105,6 +108,8 @@ def evaluate(policy: Any, env: Any, episodes: int = 5, seed: int = 0, determinis
                 if record is not None:
                     record(start + j, step, e)
             step += 1
+            if max_steps is not None and step >= max_steps:
+                break
         returns.extend(float(x) for x in total)
     return returns
 
