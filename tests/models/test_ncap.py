@@ -182,3 +182,15 @@ def test_bad_observations_and_options():
         NCAPController(5, sign_mode="exp")
     with pytest.raises(ValidationError, match="MLPActor"):
         MLPActor(24, 5)(torch.zeros(1, 23))
+
+
+@pytest.mark.parametrize("kw", [{}, {"shared": False, "init": "random"}, {"signed": False, "init": "random"},
+                                {"sign_mode": "softplus"}, {"oscillator": False}, {"proprioception": False}])
+def test_numpy_fast_path_equals_torch_forward(kw):
+    g = torch.Generator().manual_seed(1)
+    obs = torch.rand(9, 24, generator=g) * 3 - 1.5
+    obs[:, -1] = torch.tensor((-1 + 2 * np.array([0, 1, 29, 30, 59, 60, 61, 500, 1000]) / 1000).astype(np.float32))
+    m = NCAPController(5, seed=2, **kw)
+    np.testing.assert_allclose(m.act(obs.numpy()), m(obs).detach().numpy(), atol=1e-6)
+    _set(m, w_i=0.3)  # the cached NumPy weights follow in-place parameter updates
+    np.testing.assert_allclose(m.act(obs.numpy()), m(obs).detach().numpy(), atol=1e-6)

@@ -217,8 +217,10 @@ def _policy_class():
         @torch.no_grad()
         def act(self, obs: np.ndarray, deterministic: bool = True, generator: torch.Generator | None = None):
             """Batched NumPy actions: the mean, or a sample drawn with ``generator``."""
-            o = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
-            mean = self.mean_action(o)
+            if hasattr(self.actor, "act") and not self._normalize_actor:  # NCAP's NumPy fast path
+                mean = torch.as_tensor(self.actor.act(np.asarray(obs, dtype=np.float32)))
+            else:
+                mean = self.mean_action(torch.as_tensor(np.asarray(obs), dtype=torch.float32))
             if not deterministic:
                 mean = mean + self.std() * torch.randn(mean.shape, generator=generator)
             return mean.numpy()
