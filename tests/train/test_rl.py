@@ -97,3 +97,5 @@ def test_running_norm_and_curve_helpers():
     assert steps_to_reach(curve, "r", 4.0) == 100 and np.isnan(steps_to_reach(curve, "r", 10))
     with pytest.raises(ValidationError, match="multiple"):
         PPOConfig(n_envs=3, segment=128)
+    with pytest.raises(ValidationError, match="whole segments"):
+        PPOConfig(eval_every=25600)

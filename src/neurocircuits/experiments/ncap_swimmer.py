@@ -31,13 +31,13 @@ class NCAPSwimmerConfig(ExperimentConfig):
     n_joints: int = 5
     untrained_seeds: int = 5
     ppo_arms: tuple[str, ...] = ("ncap", "mlp-256", "mlp-64", "ncap-unsigned", "ncap-random-init")
-    ppo_steps: int = 1_000_000
+    ppo_steps: int = 1_003_520  # 245 segments of 4096 steps
     cma_arms: tuple[str, ...] = ("ncap", "ncap-unshared")
     cma_steps: int = 200_000
     n_envs: int = 8
     eval_every: int = 20480
     eval_episodes: int = 5
-    budgets: tuple[int, ...] = (20480, 102400, 307200, 1_000_000)
+    budgets: tuple[int, ...] = (20480, 102400, 307200, 1_003_520)
     transfer_joints: tuple[int, ...] = (3, 7, 9, 11, 13)
     transfer_steps: int = 102400
     transfer_seeds: int = 3

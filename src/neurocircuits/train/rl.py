@@ -78,6 +78,9 @@ class PPOConfig:
             raise ValidationError(f"segment ({self.segment}) must be a multiple of n_envs ({self.n_envs})")
         if self.iterations < 1 or self.eval_every < 1 or self.eval_episodes < 0:
             raise ValidationError("iterations and eval_every must be >= 1, eval_episodes >= 0")
+        if self.eval_every % self.segment:
+            raise ValidationError(f"eval_every ({self.eval_every}) must be a multiple of segment ({self.segment}): "
+                                  "PPO collects whole segments (total_steps is rounded up to whole segments)")
 
 
 class RunningNorm(nn.Module):
