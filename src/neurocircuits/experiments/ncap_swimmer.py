@@ -125,7 +125,7 @@ def _transfer(cfg: NCAPSwimmerConfig, ctx: RunContext, runs: dict, n: int) -> Re
     specs = [("random actions", None, s) for s in tseeds] + [("ncap, untrained (constant init)", None, s) for s in tseeds]
     specs += [(f"ncap, PPO-trained on {n} joints", st, s) for s, st in trained.items()]
     specs += [(f"ncap, CMA-ES-trained on {n} joints", st, s) for s, st in cma.items()]
-    units = [Unit(f"zeroshot-{p}-j{j}-s{s}-{len(runs.get(('ppo', 'ncap'), []))}", zero_shot_unit,
+    units = [Unit(f"zeroshot-{p}-j{j}-s{s}-ppo{cfg.ppo_steps}-cma{cfg.cma_steps}", zero_shot_unit,
                   (st, j, s, eps, "random" if p == "random actions" else "ncap"))
              for j in bodies for p, st, s in specs]
     keys = [(j, p, s) for j in bodies for p, _, s in specs]
