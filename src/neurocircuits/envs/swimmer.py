@@ -24,12 +24,18 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
 import numpy as np
 
 from neurocircuits.errors import MissingDependencyError, UnknownNameError, ValidationError
+
+try:
+    import gymnasium
+except ImportError as _e:  # pragma: no cover - depends on the install
+    raise MissingDependencyError("gymnasium", "neurocircuits.envs", 'pip install "neurocircuits[rl]"') from _e
 
 TASKS: tuple[str, ...] = ("swim", "navigate")
 MIN_JOINTS, MAX_JOINTS = 2, 13
@@ -72,6 +78,7 @@ def _suite():
     return suite_swimmer, rewards
 
 
+@functools.lru_cache(maxsize=1)
 def _make_task_classes():
     suite_swimmer, rewards = _suite()
 
@@ -96,12 +103,6 @@ def _make_task_classes():
                                      margin=self._desired_speed, value_at_margin=0.0, sigmoid="linear")
 
     return suite_swimmer, Swim
-
-
-try:
-    import gymnasium
-except ImportError as _e:  # pragma: no cover - depends on the install
-    raise MissingDependencyError("gymnasium", "neurocircuits.envs", INSTALL) from _e
 
 
 class SwimmerEnv(gymnasium.Env):
