@@ -372,7 +372,8 @@ def _draw_box(scene: Scene, op: Op, in_y: list[float], out_y: list[float], gx0: 
         top, bot = yy + 2, yy + body_h - 2
     if op.kind in ("block", "recurrent", "add") or len(op.domain) > 1:
         top, bot = yy + 1, yy + body_h - 1
-        bx0, bx1 = gx0 + 2, gx1 - 2
+        w = max(w, 34.0)
+        bx0, bx1 = cx - w / 2, cx + w / 2
     # wires into / out of the box
     for ti, i in active_in:
         a = op.domain[ti].axes[i]

@@ -34,10 +34,12 @@ def to_svg(scene: Any) -> str:
         sw = _n(a.get("width", 1.0))
         dash = f' stroke-dasharray="{a["dash"]}"' if a.get("dash") else ""
         if kind == "line":
-            out.append(f'<line id="{eid}" x1="{_n(a["x1"])}" y1="{_n(a["y1"])}" x2="{_n(a["x2"])}" y2="{_n(a["y2"])}" '
+            cls = f' class="{a["cls"]}"' if a.get("cls") else ""
+            out.append(f'<line id="{eid}"{cls} x1="{_n(a["x1"])}" y1="{_n(a["y1"])}" x2="{_n(a["x2"])}" y2="{_n(a["y2"])}" '
                        f'stroke="{stroke}" stroke-width="{sw}"{dash}/>')
         elif kind == "path":
-            out.append(f'<path id="{eid}" d="{a["d"]}" fill="none" stroke="{stroke}" stroke-width="{sw}"{dash}/>')
+            cls = f' class="{a["cls"]}"' if a.get("cls") else ""
+            out.append(f'<path id="{eid}"{cls} d="{a["d"]}" fill="none" stroke="{stroke}" stroke-width="{sw}"{dash}/>')
         elif kind == "rect":
             rx = f' rx="{_n(a["rx"])}"' if a.get("rx") else ""
             out.append(f'<rect id="{eid}" x="{_n(a["x"])}" y="{_n(a["y"])}" width="{_n(a["w"])}" height="{_n(a["h"])}"'
