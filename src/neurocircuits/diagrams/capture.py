@@ -160,9 +160,12 @@ class _Capture:
                     elif v.numel() > 1 and bool((v.abs() == 1).all()):
                         rule = next((r for r in ("softplus", "abs", "relu", "exp", "clamp", "clamp_min")
                                      if r in names), "fixed sign")
-                        ne, ni = int((v > 0).sum()), int((v < 0).sum())
-                        if v.ndim == 2:
-                            ne, ni = int((v[:, 0] > 0).sum()), int((v[:, 0] < 0).sum())
+                        per = v.reshape(-1)
+                        if v.ndim == 2 and bool((v == v[:1]).all()):      # one sign per presynaptic column
+                            per = v[0]
+                        elif v.ndim == 2 and bool((v == v[:, :1]).all()):
+                            per = v[:, 0]
+                        ne, ni = int((per > 0).sum()), int((per < 0).sum())
                         info["notes"].append(f"E|I signs fixed (n_E={ne}, n_I={ni}); magnitude by {rule}")
                         info["sup"] = "E|I"
         if w.op != "placeholder" and _name(w.target) in ("mm", "matmul") and not info["notes"]:
