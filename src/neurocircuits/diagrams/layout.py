@@ -201,7 +201,7 @@ def layout(d: Any) -> Scene:  # noqa: C901 - one pass over the columns
                           style="italic")
             if j + 1 < len(col):
                 nxt = col[j + 1][1]
-                ym = (ty + t_height(t) + nxt) / 2
+                ym = min(ty + t_height(t) - 2, (ty + t_height(t) + nxt) / 2)   # clear of the next labels
                 scene.add("line", x1=x0, y1=ym, x2=x1, y2=ym, stroke="#888888", width=0.8, dash="4,3")
             n_use = len([k for k in consumers.get(name, []) if layer[k] == c + 1]) + (1 if last[name] > c + 1 else 0)
             if n_use > 1 and t.axes:
