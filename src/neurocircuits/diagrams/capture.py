@@ -68,6 +68,7 @@ class _Capture:
     stacks: list[tuple] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     split_of: dict[int, tuple[Axis, int]] = field(default_factory=dict)
+    targets: dict[str, str] = field(default_factory=dict)     # placeholder name -> state-dict key
     n_axes: int = 0
     n_virtual: int = 0
     node: Any = None
@@ -223,7 +224,7 @@ def _learned_matrix(cap: _Capture, n: Any, x: Any, w: Any, b: Any, pos: int, tra
     wv = cap.const_value(w)
     info = cap.analyse_weight(w)
     bv = cap.const_value(b) if b is not None else None
-    sup = info["sup"] or _superscript(n)
+    sup = info["sup"] or _param_superscript(cap, w) or _superscript(n)
     t_in = cap.tensor(x)
     if info["low_rank"] is not None and not left:
         u, v = info["low_rank"]   # w = u @ v
@@ -255,6 +256,20 @@ def _learned_matrix(cap: _Capture, n: Any, x: Any, w: Any, b: Any, pos: int, tra
     cap.emit("learned-linear", "L", [t_in], [t_out], broadcast=_passing(t_in, t_out), learned=info["learned"],
              bias=bv is not None, superscript=sup, notes=tuple(info["notes"]), call=call, call_mode=mode)
     cap.set(n, t_out.axes)
+
+
+def _param_superscript(cap: _Capture, w: Any) -> str:
+    """``in_proj`` for ``attn.in_proj_weight``, ``q`` for ``q.weight``; '' when not a named parameter."""
+    key = cap.targets.get(getattr(w, "name", ""), "")
+    if not key:
+        return ""
+    parts = key.split(".")
+    last = parts[-1]
+    if last in ("weight", "bias") and len(parts) > 1:
+        last = parts[-2]
+    elif last.endswith("_weight"):
+        last = last[: -len("_weight")]
+    return last if len(last) <= 8 and not last.isdigit() else ""
 
 
 def _superscript(n: Any) -> str:
@@ -885,7 +900,8 @@ def _sdpa(cap: _Capture, n: Any) -> None:
     batch = "".join(_letters(i) for i in range(nb))
     y, x, kk, d = "w", "x", "y", "z"
     tq, tk, tv = cap.tensor(q), cap.tensor(k), cap.tensor(v)
-    key_pos = ka[-2] if ka[-2].id != qa[-2].id else cap.new_axis(ka[-2].size, ka[-2].symbol, ka[-2].barred)
+    key_pos = ka[-2] if ka[-2].id != qa[-2].id else cap.new_axis(
+        ka[-2].size, (ka[-2].symbol + "′") if ka[-2].symbol else None, ka[-2].barred)
     s_axes = qa[:nb] + (qa[-2], key_pos)
     scores = cap.virtual(s_axes, "scores")
     eq1 = f"{batch}{y}{kk},{batch}{x}{kk}->{batch}{y}{x}"
@@ -896,7 +912,7 @@ def _sdpa(cap: _Capture, n: Any) -> None:
              wiring=tuple(pairs1), caps=(((0, nb + 1), (1, nb + 1)),),
              call=lambda a, b, e=eq1: torch.einsum(e, a, b), target="virtual")
     scaled = cap.virtual(s_axes, "scaled")
-    lab = f"∗{qa[-1].label}^−½" if scale is None else f"∗{_fmt(c)}"
+    lab = f"∗1/√{qa[-1].label}" if scale is None else f"∗{_fmt(c)}"
     cap.emit("scale", lab, [scores], [scaled], broadcast=tuple(a.id for a in s_axes), scale=c,
              call=lambda a, cc=c: a * cc, target="virtual")
     src = scaled
@@ -1096,8 +1112,11 @@ def capture(module: torch.nn.Module, inputs: tuple[Any, ...], axes: Any = None, 
     params: set[str] = set()
     user: list[Any] = []
     sd, consts = ep.state_dict, ep.constants
+    targets: dict[str, str] = {}
     for spec in ep.graph_signature.input_specs:
         name = spec.arg.name
+        if spec.target:
+            targets[name] = spec.target
         if spec.kind == InputKind.USER_INPUT:
             user.append(name)
         elif spec.kind == InputKind.PARAMETER:
@@ -1107,7 +1126,7 @@ def capture(module: torch.nn.Module, inputs: tuple[Any, ...], axes: Any = None, 
             values[name] = sd[spec.target] if spec.target in sd else consts[spec.target]
         elif spec.kind in (InputKind.CONSTANT_TENSOR, InputKind.CUSTOM_OBJ, InputKind.TOKEN):
             values[name] = consts.get(spec.target) if spec.target else None
-    cap = _Capture(ep, size_symbols, values, params)
+    cap = _Capture(ep, size_symbols, values, params, targets=targets)
     ins: list[TensorType] = []
     nodes = {n.name: n for n in ep.graph.nodes}
     by_symbol: dict[tuple[str, int], Axis] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +122,7 @@ def diagram(module: torch.nn.Module, *example_inputs: torch.Tensor, depth: int |
     ops = list(cap.ops)
     if depth is not None:
         ops = _collapse(cap, ops, depth)
+    ops = fuse_wirings(ops, {t.name for t in outs})
     captions: dict[str, str] = {}
     notes: list[str] = []
     if state is not None:
@@ -136,6 +137,41 @@ def diagram(module: torch.nn.Module, *example_inputs: torch.Tensor, depth: int |
         notes.append("one time step · scan over t̄ (steps are sequential, not broadcast)")
     return Diagram(title if title is not None else type(module).__name__, tuple(ins), tuple(outs), ops,
                    tuple(notes), tuple(cap.warnings), captions, ep, tuple(example_inputs), list(cap.ops))
+
+
+def fuse_wirings(ops: list[Op], keep: set[str]) -> list[Op]:
+    """Merge chains of pure wirings (view, permute, squeeze, select, ...) into one wiring op.
+
+    A reshape whose only consumer is another reshape is drawn as a single column: the wire
+    map of the chain is the composition of the wire maps. Tensors in ``keep`` (the diagram's
+    outputs) are never hidden.
+    """
+    uses: dict[str, int] = {}
+    for op in ops:
+        for t in op.domain:
+            uses[t.name] = uses.get(t.name, 0) + 1
+    out: list[Op] = []
+    last_of: dict[str, int] = {}   # tensor name -> index in ``out`` of the wiring producing it
+    for op in ops:
+        src = op.domain[0].name if len(op.domain) == 1 else None
+        k = last_of.get(src) if src is not None else None
+        if (op.kind == "reshape" and len(op.domain) == 1 and len(op.codomain) == 1 and k is not None
+                and uses.get(src, 0) == 1 and src not in keep):
+            prev = out[k]
+            nxt = {}
+            for (_, j), dst in op.wiring:
+                nxt.setdefault(j, []).append(dst)
+            pairs = tuple(dict.fromkeys((a, d) for a, (_, j) in prev.wiring for d in nxt.get(j, [])))
+            labels = " ".join(x for x in (prev.label, op.label) if x)
+            out[k] = replace(prev, codomain=op.codomain, wiring=pairs, label=labels,
+                             broadcast=tuple(a for a in prev.broadcast if a in op.broadcast))
+            del last_of[src]
+            last_of[op.codomain[0].name] = k
+            continue
+        out.append(op)
+        if op.kind == "reshape" and len(op.domain) == 1 and len(op.codomain) == 1:
+            last_of[op.codomain[0].name] = len(out) - 1
+    return out
 
 
 def _collapse(cap: Any, ops: list[Op], depth: int) -> list[Op]:

@@ -70,10 +70,23 @@ def _op_text(op: Op) -> str:
     return op.label
 
 
+def einsum_caption(op: Op) -> str:
+    """The einsum string written with the axes' symbols: ``b̄ h x̄ k, b̄ h x̄′ k → b̄ h x̄ x̄′``."""
+    if not op.einsum:
+        return ""
+    lhs, rhs = op.einsum.split("->")
+    sym: dict[str, str] = {}
+    for spec, t in zip(lhs.split(","), op.domain):
+        for ch, a in zip(spec, t.axes):
+            sym.setdefault(ch, a.label)
+    terms = [" ".join(sym.get(ch, ch) for ch in spec) for spec in lhs.split(",")]
+    return ", ".join(terms) + " → " + (" ".join(sym.get(ch, ch) for ch in rhs) or "·")
+
+
 def _glyph_width(op: Op) -> float:
     w = max(24.0, text_width(_op_text(op), 11 if op.kind != "block" else 11) + 14)
     if op.kind == "einsum-wiring":
-        w = max(56.0, text_width(op.einsum or "", 8.5) + 8, text_width(op.label, 11) + 20)
+        w = max(56.0, text_width(einsum_caption(op), 8.5) + 8, text_width(op.label, 11) + 20)
     if op.kind == "reshape":
         w = max(44.0, text_width(op.label, 9) + 10)
     for n in op.notes:
@@ -210,6 +223,7 @@ def layout(d: Any) -> Scene:  # noqa: C901 - one pass over the columns
                 for i, a in enumerate(t.axes):
                     scene.add("circle", cx=x1 - 5.5, cy=wire_y(ty, i), r=1.8, fill="#333333", stroke="none")
     # --- op columns ---------------------------------------------------------------------------
+    boxes: list[tuple[Op, tuple[float, float, float, float]]] = []
     for lv in range(1, n_layers + 1):
         xa, xb = xs_op[lv], xs_op[lv] + ow[lv]
         prev, nxt = ys[lv - 1], ys[lv]
@@ -219,6 +233,8 @@ def layout(d: Any) -> Scene:  # noqa: C901 - one pass over the columns
                     _curve(scene, xa, wire_y(prev[ref.name], i), xb, wire_y(yy, i), scene.colour(a))
                 continue
             _draw_op(scene, ref, prev, nxt, xa, xb, yy, h)
+            boxes.append((ref, (xa + BEND - 6, yy - 8, xb - 2, yy + h + 4)))
+    _frames(scene, boxes)
     for k, note in enumerate(d.notes):
         scene.add("text", x=LEFT, y=bottom + 20 + 13 * k, s=note, size=10, anchor="start", fill="#7a3e00",
                   style="italic")
@@ -228,6 +244,27 @@ def layout(d: Any) -> Scene:  # noqa: C901 - one pass over the columns
     scene.width = width
     scene.height = bottom + 24 + 13 * len(d.notes)
     return scene
+
+
+def _frames(scene: Scene, boxes: list[tuple[Op, tuple[float, float, float, float]]]) -> None:
+    """Dotted frames around the expanded definition of each top-level sub-module (>= 2 ops),
+    drawn only where the frame holds no other op."""
+    groups: dict[str, list[tuple[float, float, float, float]]] = {}
+    for op, bb in boxes:
+        key = op.module.split(".")[0] if op.module else ""
+        if key and op.kind != "block":
+            groups.setdefault(key, []).append(bb)
+    for key, bbs in groups.items():
+        if len(bbs) < 2:
+            continue
+        x0, y0 = min(b[0] for b in bbs), min(b[1] for b in bbs)
+        x1, y1 = max(b[2] for b in bbs), max(b[3] for b in bbs)
+        inside = sum(1 for op, b in boxes if b[0] < x1 and b[2] > x0 and b[1] < y1 and b[3] > y0)
+        if inside != len(bbs):
+            continue
+        scene.add("rect", x=x0, y=y0 - 6, w=x1 - x0, h=y1 - y0 + 6, fill="none", stroke="#5b7fb0", width=0.9,
+                  dash="1.5,2.5", rx=4)
+        scene.add("text", x=x0 + 3, y=y0 - 8, s=key, size=8, anchor="start", fill="#5b7fb0", style="italic")
 
 
 def _curve(scene: Scene, x0: float, y0: float, x1: float, y1: float, colour: str, width: float = 1.6) -> None:
@@ -308,13 +345,12 @@ def _draw_wiring(scene: Scene, op: Op, in_y: list[float], out_y: list[float], gx
         if op.kind == "einsum-wiring":
             scene.add("rect", x=gx0 - 3, y=yy - 3, w=gx1 - gx0 + 6, h=h - NOTE_H * len(op.notes), fill="none",
                       stroke="#9a9a9a", width=0.7, dash="2,2", rx=3)
-            text = op.einsum or ""
+            text = einsum_caption(op)
             if op.label:
                 scene.add("text", x=(gx0 + gx1) / 2, y=yy + 9, s=op.label, size=10, anchor="middle", fill="#333333")
             if op.scale is not None:
-                text += f"  ∗{op.scale:.3g}"
-            scene.add("text", x=(gx0 + gx1) / 2, y=cap_y, s=text, size=8.5, anchor="middle", fill="#333333",
-                      family="monospace")
+                text += f" ∗{op.scale:.3g}"
+            scene.add("text", x=(gx0 + gx1) / 2, y=cap_y, s=text, size=8.5, anchor="middle", fill="#333333")
         else:
             scene.add("text", x=(gx0 + gx1) / 2, y=cap_y, s=op.label, size=9, anchor="middle", fill="#333333")
     _notes(scene, op, gx0, yy + h)
