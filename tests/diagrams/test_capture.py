@@ -35,9 +35,11 @@ def test_linear_replaces_last_axis_and_batch_passes():
 def test_split_and_merge_restore_the_same_axis():
     d = diagram(SplitMerge(), torch.randn(2, 5, 8), axes="b x m", index="b x", sizes={"h": 4, "k": 2})
     b, x, m = d.inputs[0].axes
-    split = d.ops[0].codomain[0].axes
+    split = d.expanded_ops[0].codomain[0].axes
     assert [a.label for a in split] == ["b̄", "x̄", "h", "k"]
     assert d.outputs[0].axes == (b, x, m)         # k·h merged back is the original m, not a new axis
+    assert len(d.ops) == 1 and d.ops[0].kind == "reshape"      # the chain is drawn as one wiring
+    assert sorted(d.ops[0].wiring) == [((0, 0), (0, 0)), ((0, 1), (0, 1)), ((0, 2), (0, 2))]
     assert check_all(d).ok
 
 

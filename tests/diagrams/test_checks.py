@@ -37,7 +37,8 @@ def test_checks_catch_a_wrong_size_a_wrong_einsum_and_a_false_broadcast():
     d = build("multi-head-attention")
     t = d.ops[1].codomain[0]
     bad_axes = (dataclasses.replace(t.axes[0], size=t.axes[0].size + 1),) + t.axes[1:]
-    d.expanded_ops[1] = dataclasses.replace(d.expanded_ops[1], codomain=(TensorType(t.name, bad_axes),))
+    j = next(i for i, op in enumerate(d.expanded_ops) if op is d.ops[1])
+    d.ops[1] = d.expanded_ops[j] = dataclasses.replace(d.ops[1], codomain=(TensorType(t.name, bad_axes),))
     assert not check_shapes(d).ok
     d = build("multi-head-attention")
     k = next(i for i, op in enumerate(d.expanded_ops) if op.einsum and "->" in op.einsum and op.target != "virtual")

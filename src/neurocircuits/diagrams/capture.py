@@ -1048,7 +1048,9 @@ for _k in BINARY:
 
 def _export(module: torch.nn.Module, inputs: tuple[Any, ...]) -> Any:
     try:
-        return torch.export.export(module, inputs, strict=False)
+        with warnings.catch_warnings():   # torch's note about nn.RNN's flat weights, not the user's concern
+            warnings.filterwarnings("ignore", message=".*were assigned during export.*")
+            return torch.export.export(module, inputs, strict=False)
     except Exception as err:  # noqa: BLE001 - re-raised with the op and the line
         raise UntraceableError(_explain(module, err)) from err
 

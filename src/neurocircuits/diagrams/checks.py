@@ -14,7 +14,7 @@ Example:
     >>> from neurocircuits.diagrams import diagram
     >>> r = check_all(diagram(nn.Sequential(nn.Linear(3, 4), nn.Tanh()), torch.randn(5, 3)))
     >>> r.ok, r.n_shapes, r.n_broadcasts
-    (True, 3, 2)
+    (True, 3, 3)
 """
 
 from __future__ import annotations
@@ -87,7 +87,11 @@ def check_shapes(d: Diagram, env: dict[str, Any] | None = None, report: CheckRep
     """Each drawn tensor's axis sizes equal its runtime shape (check 1)."""
     env = runtime_values(d) if env is None else env
     report = CheckReport() if report is None else report
-    for t in d.tensors() + [t for op in d.expanded_ops for t in op.codomain]:
+    tensors = {t.name: t for t in d.tensors()}
+    for op in d.expanded_ops:
+        for t in op.codomain:
+            tensors.setdefault(t.name, t)
+    for t in tensors.values():
         v = _value(env, t.name)
         if not isinstance(v, torch.Tensor):
             continue

@@ -52,9 +52,7 @@ def draw_circuit(circuit: Any, labels: bool | None = None, max_edges: int = 2000
         >>> d.svg().count('class="chem"')
         2
     """
-    from neurocircuits.circuit.core import Circuit
-
-    if not isinstance(circuit, Circuit):
+    if not all(hasattr(circuit, a) for a in ("names", "pre", "post", "weight", "kind", "cell_class", "sign")):
         raise ValidationError(f"circuit must be a Circuit, got {type(circuit).__name__}")
     if not isinstance(max_edges, int) or max_edges < 0:
         raise ValidationError(f"max_edges must be an integer >= 0, got {max_edges!r}")
