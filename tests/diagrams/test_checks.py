@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from neurocircuits.diagrams import diagram
-from neurocircuits.diagrams.checks import check_all, check_broadcasts, check_einsums, check_shapes
+from neurocircuits.diagrams.checks import (
+    check_all, check_broadcasts, check_einsums, check_roundtrip, check_shapes, evaluate,
+)
 from neurocircuits.diagrams.gallery import GALLERY, SelfAttention, build
 from neurocircuits.diagrams.ir import TensorType
 
@@ -53,6 +55,23 @@ def test_checks_catch_a_wrong_size_a_wrong_einsum_and_a_false_broadcast():
     feat = op.domain[0].axes[1].id   # claim the linear map is lifted over its own input axis
     d.expanded_ops[0] = dataclasses.replace(op, broadcast=op.broadcast + (feat,))
     assert not check_broadcasts(d).ok
+    d = build("residual-mlp")
+    add = d.expanded_ops[-1]
+    assert add.kind == "add"
+    x = d.inputs[0]
+    d.expanded_ops[-1] = dataclasses.replace(add, domain=(x, x))   # wire the branch wrongly: x + x
+    assert not check_roundtrip(d).ok
+
+
+def test_the_diagram_runs_as_code():
+    from neurocircuits.diagrams.gallery import LowRankRNNCell
+
+    cell = LowRankRNNCell()
+    x, h = torch.randn(5, 3), torch.randn(5, 16)
+    d = diagram(cell, x, h, axes=["b i", "b n"], index="b", state=1)
+    x2, h2 = torch.randn(5, 3), torch.randn(5, 16)
+    out = evaluate(d, x2, h2)[d.outputs[0].name]
+    assert torch.allclose(out, cell(x2, h2), atol=1e-6)
 
 
 def test_every_gallery_entry_builds():

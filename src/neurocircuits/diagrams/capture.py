@@ -115,10 +115,32 @@ class _Capture:
         kw.setdefault("target", str(node.target) if node is not None else "virtual")
         stack = tuple(node.meta.get("nn_module_stack", {}).items()) if node is not None else ()
         module = stack[-1][1][0] if stack else ""
+        if node is not None and kw["target"] != "virtual" and kw.get("call") is None:
+            kw["call"] = self.node_call(node, tuple(domain))
+            kw["call_mode"] = "narrow"
         op = Op(f"op{len(self.ops)}", kind, label, tuple(domain), tuple(codomain), module=str(module), **kw)
         self.ops.append(op)
         self.stacks.append(stack)
         return op
+
+    def node_call(self, node: Any, domain: tuple[TensorType, ...]) -> Callable[..., Any]:
+        """The traced op as a function of the op's domain tensors (constants bound)."""
+        names = [t.name for t in domain]
+        # the IR has no memory layout (contiguous() is not drawn): views run as reshapes
+        target = torch.ops.aten.reshape.default if _name(node.target) in ("view", "_unsafe_view") else node.target
+
+        def sub(a: Any, env: dict[str, Any]) -> Any:
+            if isinstance(a, (list, tuple)):
+                return type(a)(sub(x, env) for x in a)
+            if isinstance(a, torch.fx.Node):
+                key = self.alias.get(a.name, a.name)
+                return env[key] if key in env else self.const_value(a)
+            return a
+
+        def call(*vals: Any) -> Any:
+            env = dict(zip(names, vals))
+            return target(*sub(tuple(node.args), env), **{k: sub(v, env) for k, v in node.kwargs.items()})
+        return call
 
     def virtual(self, axes: tuple[Axis, ...], what: str) -> TensorType:
         self.n_virtual += 1

@@ -185,8 +185,9 @@ def render_gallery(out_dir: str | Path, names: Sequence[str] | None = None, png:
              "Neural circuit diagrams drawn automatically by `neurocircuits.diagrams` "
              "(regenerate with `neurocircuits diagram --gallery docs/diagrams`). "
              "Each module diagram is checked against the module it documents: drawn axis sizes equal the "
-             "runtime shapes, every einsum wiring reproduces the traced values on fresh random inputs, and every "
-             "wire drawn past an op is a broadcast that `vmap` (or index-then-apply) confirms. "
+             "runtime shapes, every einsum wiring reproduces the traced values on fresh random inputs, every "
+             "wire drawn past an op is a broadcast that `vmap` (or index-then-apply) confirms, and the diagram "
+             "executed op by op gives the module's outputs. "
              "See [the user guide](../diagrams.md) for the notation.", ""]
     for r in rows:
         lines += [f"## {r['title']}", "", f"`{r['name']}`" + (f" — {r['about']}" if r["about"] else ""), "",
