@@ -37,13 +37,18 @@ ELEMENTWISE = {
     "softplus": "SP", "elu": "ELU", "leaky_relu": "LReLU", "hardtanh": "HT", "clamp": "clamp",
     "clamp_min": "max0", "square": "x²", "reciprocal": "1/x", "erf": "erf", "log1p": "log1p",
     "sign": "sgn", "relu6": "R6", "mish": "Mish", "hardswish": "HS", "log_sigmoid": "logσ",
-    "pow": "pow", "tanh_": "tanh", "relu_": "R",
+    "pow": "pow", "tanh_": "tanh", "relu_": "R", "round": "round", "floor": "⌊·⌋", "ceil": "⌈·⌉",
+    "logical_not": "not", "bitwise_not": "not", "isnan": "isnan", "nan_to_num": "nan→0", "trunc": "trunc",
 }
 ALIASES = {"contiguous", "clone", "alias", "detach", "lift_fresh_copy", "dropout", "feature_dropout",
-           "alpha_dropout", "_to_copy", "to", "type_as"}
+           "alpha_dropout"}
+DTYPE_OPS = {"_to_copy", "to", "type_as"}
 BINARY = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "rsub": "−", "maximum": "max", "minimum": "min",
-          "where": "where", "pow": "pow", "atan2": "atan2"}
+          "where": "where", "pow": "pow", "atan2": "atan2", "lt": "<", "gt": ">", "le": "≤", "ge": "≥", "eq": "=",
+          "ne": "≠", "remainder": "mod", "fmod": "mod", "floor_divide": "//", "logical_and": "and",
+          "logical_or": "or", "logical_xor": "xor", "bitwise_and": "&", "bitwise_or": "|"}
 CREATION = {"zeros", "ones", "eye", "arange", "full", "empty", "zeros_like", "ones_like", "full_like",
+            "new_zeros", "new_ones", "new_full", "new_empty", "empty_like",
             "scalar_tensor", "tensor", "randn", "rand"}
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -69,6 +74,7 @@ class _Capture:
     warnings: list[str] = field(default_factory=list)
     split_of: dict[int, tuple[Axis, int]] = field(default_factory=dict)
     targets: dict[str, str] = field(default_factory=dict)     # placeholder name -> state-dict key
+    index_set: set[str] = field(default_factory=set)
     n_axes: int = 0
     n_virtual: int = 0
     node: Any = None
@@ -79,6 +85,7 @@ class _Capture:
         self.n_axes += 1
         if symbol is None and not barred:
             symbol = self.size_symbols.get(int(size))
+            barred = symbol is not None and symbol in self.index_set
         return Axis(self.n_axes, int(size), symbol, barred, parts)
 
     def ax(self, n: Any) -> tuple[Axis, ...]:
@@ -180,7 +187,7 @@ class _Capture:
                     v = self.values[a.name]
                     if v.numel() > 1 and bool(((v == 0) | (v == 1)).all()):
                         info["notes"].append(f"⊙ mask M (fixed), density {float(v.float().mean()):.0%}")
-                    elif v.numel() > 1 and bool((v.abs() == 1).all()):
+                    elif v.numel() > 1 and bool(((v == 0) | (v.abs() == 1)).all()) and bool((v < 0).any()):
                         rule = next((r for r in ("softplus", "abs", "relu", "exp", "clamp", "clamp_min")
                                      if r in names), "fixed sign")
                         per = v.reshape(-1)
@@ -188,9 +195,24 @@ class _Capture:
                             per = v[0]
                         elif v.ndim == 2 and bool((v == v[:, :1]).all()):
                             per = v[:, 0]
-                        ne, ni = int((per > 0).sum()), int((per < 0).sum())
-                        info["notes"].append(f"E|I signs fixed (n_E={ne}, n_I={ni}); magnitude by {rule}")
+                        ne, ni, nf = int((per > 0).sum()), int((per < 0).sum()), int((per == 0).sum())
+                        free = f", {nf} free" if nf else ""
+                        info["notes"].append(f"E|I signs fixed (n_E={ne}, n_I={ni}{free}); magnitude by {rule}")
                         info["sup"] = "E|I"
+        for n in ops:
+            nm = _name(n.target)
+            if nm in ("clamp", "clamp_min", "clamp_max") and n.args and isinstance(n.args[0], torch.fx.Node) \
+                    and n.args[0].name in self.param_names:
+                lo = n.args[1] if len(n.args) > 1 else n.kwargs.get("min")
+                hi = n.args[2] if len(n.args) > 2 else n.kwargs.get("max")
+                if nm == "clamp_max":
+                    lo, hi = None, lo
+                if lo == 0 and hi is None:
+                    info["notes"].append("sign + (E), kept by clamp ≥ 0")
+                    info["sup"] = "E"
+                elif hi == 0 and lo is None:
+                    info["notes"].append("sign − (I), kept by clamp ≤ 0")
+                    info["sup"] = "I"
         if w.op != "placeholder" and _name(w.target) in ("mm", "matmul") and not info["notes"]:
             a, b = (self.const_value(x) for x in w.args[:2])
             if a.ndim == 2 and b.ndim == 2 and a.shape[1] < min(a.shape[0], b.shape[1]):
@@ -358,7 +380,8 @@ def _binary(cap: _Capture, n: Any) -> None:
         s.size for s in tx.axes) != out_shape else tx.axes
     out = TensorType(n.name, axes)
     ov = cap.const_value(other)
-    scalar = not isinstance(ov, torch.Tensor) or ov.numel() == 1
+    learned = isinstance(other, torch.fx.Node) and cap.analyse_weight(other)["learned"]
+    scalar = not learned and (not isinstance(ov, torch.Tensor) or ov.numel() == 1)
     if da:
         call = lambda t, f=n.target, o=ov, k=dict(n.kwargs): f(t, o, **k)  # noqa: E731
     else:
@@ -367,14 +390,15 @@ def _binary(cap: _Capture, n: Any) -> None:
         c = float(ov) if name == "mul" else 1.0 / float(ov)
         cap.emit("scale", f"∗{_fmt(c)}", [tx], [out], broadcast=tuple(s.id for s in tx.axes), scale=c, call=call)
     else:
-        learned = isinstance(other, torch.fx.Node) and cap.analyse_weight(other)["learned"]
         if scalar:
             sym = "c"
             label = {"add": f"+{_fmt(float(ov) * alpha)}", "sub": f"−{_fmt(float(ov) * alpha)}",
                      "rsub": f"{_fmt(float(ov))}−", "mul": f"∗{_fmt(float(ov))}", "div": f"{_fmt(float(ov))}÷"}.get(
-                name, f"{name} {_fmt(float(ov))}")
+                name, f"{BINARY.get(name, name)} {_fmt(float(ov))}")
         else:
             sym = "b" if name in ("add", "sub") and learned else ("w" if learned else "M")
+            if learned:
+                sym = _param_superscript(cap, _param_leaf(other)) or sym
             label = {"add": f"+{sym}", "sub": f"−{sym}", "mul": f"⊙{sym}", "div": f"÷{sym}"}.get(name, name)
         # lifted only over the axes along which the constant does not vary
         cshape = tuple(ov.shape) if isinstance(ov, torch.Tensor) else ()
@@ -385,9 +409,22 @@ def _binary(cap: _Capture, n: Any) -> None:
             v = ov.float()
             if bool(((v == 0) | (v == 1)).all()):
                 notes = (f"mask (fixed), density {float(v.mean()):.0%}",)
+        if learned:
+            notes = tuple(n for n in cap.analyse_weight(other)["notes"] if "fixed (not" not in n)
         cap.emit("elementwise", label, [tx], [out], broadcast=bc, learned=learned, call=call,
                  call_mode="vmap" if scalar else "narrow", notes=notes)
     cap.set(n, axes)
+
+
+def _param_leaf(n: Any) -> Any:
+    """The parameter placeholder a constant expression is computed from (first found)."""
+    stack = [n]
+    while stack:
+        x = stack.pop()
+        if x.op == "placeholder":
+            return x
+        stack.extend(x.all_input_nodes)
+    return n
 
 
 def _fmt(c: float) -> str:
@@ -594,7 +631,7 @@ def _select(cap: _Capture, n: Any) -> None:
             cap.set(n, xa)
             return
         old = xa[d]
-        sym = (old.symbol + "′") if old.symbol else None
+        sym = cap.size_symbols.get(size) or ((old.symbol + "′") if old.symbol else None)
         out = _replace(xa, d, cap.new_axis(size, sym, old.barred))
         s0 = "" if start in (None, 0) else start
         s1 = "" if end is None or end >= 2 ** 62 else end
@@ -606,6 +643,17 @@ def _select(cap: _Capture, n: Any) -> None:
         pairs.append(((0, d), (0, d)))
     cap.emit("reshape", label, [t_in], [t_out], broadcast=_passing(t_in, t_out), wiring=tuple(pairs), axis=xa[d].id)
     cap.set(n, out)
+
+
+def _flip(cap: _Capture, n: Any) -> None:
+    x = n.args[0]
+    xa = cap.ax(x)
+    dims = {d % len(xa) for d in n.args[1]}
+    t_in, t_out = cap.tensor(x), TensorType(n.name, xa)
+    label = "flip " + " ".join(xa[d].label for d in sorted(dims))
+    cap.emit("reshape", label, [t_in], [t_out], broadcast=tuple(a.id for i, a in enumerate(xa) if i not in dims),
+             wiring=tuple(((0, i), (0, i)) for i in range(len(xa))))
+    cap.set(n, xa)
 
 
 def _cat(cap: _Capture, n: Any) -> None:
@@ -621,7 +669,7 @@ def _cat(cap: _Capture, n: Any) -> None:
     if name == "cat":
         d %= len(base)
         size = sum(t.axes[d].size for t in ts)
-        sym = "+".join(t.axes[d].label for t in ts)
+        sym = cap.size_symbols.get(size) or "+".join(t.axes[d].label for t in ts)
         out = _replace(base, d, cap.new_axis(size, sym if len(sym) <= 12 else None))
     else:
         d %= len(base) + 1
@@ -1051,7 +1099,7 @@ HANDLERS: dict[str, Callable[[_Capture, Any], None]] = {
     "_log_softmax": _softmax, "view": _reshape, "reshape": _reshape, "_unsafe_view": _reshape,
     "flatten": _reshape, "unflatten": _reshape, "permute": _permute, "transpose": _permute, "t": _permute,
     "movedim": _permute, "swapaxes": _permute, "unsqueeze": _squeeze, "squeeze": _squeeze, "expand": _expand,
-    "select": _select, "slice": _select, "cat": _cat, "concat": _cat, "stack": _cat, "split": _split,
+    "select": _select, "slice": _select, "flip": _flip, "cat": _cat, "concat": _cat, "stack": _cat, "split": _split,
     "split_with_sizes": _split, "chunk": _split, "unbind": _split, "getitem": _getitem, "einsum": _einsum,
     "matmul": _matmul, "bmm": _matmul, "mm": _matmul, "sum": _reduce, "mean": _reduce, "amax": _reduce,
     "layer_norm": _layer_norm, "conv2d": _conv, "conv1d": _conv, "convolution": _conv,
@@ -1150,7 +1198,7 @@ def capture(module: torch.nn.Module, inputs: tuple[Any, ...], axes: Any = None, 
             values[name] = sd[spec.target] if spec.target in sd else consts[spec.target]
         elif spec.kind in (InputKind.CONSTANT_TENSOR, InputKind.CUSTOM_OBJ, InputKind.TOKEN):
             values[name] = consts.get(spec.target) if spec.target else None
-    cap = _Capture(ep, size_symbols, values, params, targets=targets)
+    cap = _Capture(ep, size_symbols, values, params, targets=targets, index_set=index_set)
     ins: list[TensorType] = []
     nodes = {n.name: n for n in ep.graph.nodes}
     by_symbol: dict[tuple[str, int], Axis] = {}
@@ -1178,9 +1226,21 @@ def capture(module: torch.nn.Module, inputs: tuple[Any, ...], axes: Any = None, 
             continue
         inputs_data = [a for a in node.all_input_nodes if a.name not in cap.const]
         name = _name(node.target)
-        if not inputs_data:
+        if not inputs_data or name in CREATION:
             cap.const.add(node.name)
             continue
+        if name in DTYPE_OPS and cap.is_data(node.args[0]):
+            src_val, out_val = node.args[0].meta.get("val"), node.meta.get("val")
+            if getattr(src_val, "dtype", None) == getattr(out_val, "dtype", None):
+                name = "contiguous"    # a no-op conversion: an alias
+            else:
+                cap.node = node
+                t = cap.tensor(node.args[0])
+                label = str(getattr(out_val, "dtype", "")).replace("torch.", "")
+                cap.emit("elementwise", label, [t], [TensorType(node.name, t.axes)],
+                         broadcast=tuple(a.id for a in t.axes))
+                cap.set(node, t.axes)
+                continue
         if name in ALIASES and cap.is_data(node.args[0]):
             src = node.args[0]
             cap.alias[node.name] = cap.alias.get(src.name, src.name)

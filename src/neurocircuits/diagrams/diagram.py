@@ -100,7 +100,8 @@ def diagram(module: torch.nn.Module, *example_inputs: torch.Tensor, depth: int |
             dim → symbol (``{-1: "m"}``), or a list of those, one per input.
         index: symbols of index-like axes (token positions, pixels, neurons with identity),
             drawn barred (x̄).
-        sizes: names for axis sizes created inside the module (``{"d_ff": 128}``).
+        sizes: names for axis sizes created inside the module (``{"d_ff": 128}``); a name
+            listed in ``index`` is drawn barred on new axes too (``{"n": 12}`` with ``index="n"``).
         state: indices of inputs that are recurrent state: the diagram is drawn as one
             time step ``(x_t, h_{t−1}) → h_t`` with a "scan over t̄" annotation.
         title: caption (default: the module's class name).
