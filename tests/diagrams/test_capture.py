@@ -150,3 +150,16 @@ def test_hundred_layer_model_under_five_seconds():
     elapsed = time.perf_counter() - t
     assert len(d.ops) == 100 and svg.count("<rect") >= 100
     assert elapsed < 5.0, elapsed
+
+
+def test_a_module_with_a_diagram_label_is_one_labelled_box():
+    class Delay(nn.Module):
+        diagram_label = "z⁻²"
+
+        def forward(self, x):            # a two-step delay line along the time axis
+            return torch.cat([torch.zeros_like(x[:, :2]), x[:, :-2]], dim=1)
+
+    net = nn.Sequential(nn.Linear(3, 3), Delay(), nn.Tanh())
+    d = diagram(net, torch.randn(2, 6, 3), axes="b t n", index="b t")
+    assert [(op.kind, op.label) for op in d.ops] == [("learned-linear", "L"), ("custom", "z⁻²"), ("elementwise", "tanh")]
+    assert d.ops[1].codomain[0].shape == (2, 6, 3)

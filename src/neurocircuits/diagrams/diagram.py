@@ -106,6 +106,9 @@ def diagram(module: torch.nn.Module, *example_inputs: torch.Tensor, depth: int |
             time step ``(x_t, h_{t−1}) → h_t`` with a "scan over t̄" annotation.
         title: caption (default: the module's class name).
 
+    A sub-module with a string attribute ``diagram_label`` (e.g. ``"z⁻²"`` for a delay) is
+    drawn as one box with that label.
+
     Example:
         >>> import torch
         >>> from torch import nn
@@ -121,8 +124,10 @@ def diagram(module: torch.nn.Module, *example_inputs: torch.Tensor, depth: int |
         raise ValidationError(f"depth must be None or an integer >= 0, got {depth!r}")
     ep, cap, ins, outs = capture(module, tuple(example_inputs), axes=axes, index=index, sizes=sizes)
     ops = list(cap.ops)
-    if depth is not None:
-        ops = _collapse(cap, ops, depth)
+    labelled = {name: m.diagram_label for name, m in module.named_modules()
+                if isinstance(getattr(m, "diagram_label", None), str)}
+    if depth is not None or labelled:
+        ops = _collapse(cap, ops, depth, labelled)
     ops = fuse_wirings(ops, {t.name for t in outs})
     captions: dict[str, str] = {}
     notes: list[str] = []
@@ -175,12 +180,22 @@ def fuse_wirings(ops: list[Op], keep: set[str]) -> list[Op]:
     return out
 
 
-def _collapse(cap: Any, ops: list[Op], depth: int) -> list[Op]:
-    """Replace the ops of every module call nested deeper than ``depth`` by one block op."""
+def _collapse(cap: Any, ops: list[Op], depth: int | None, labelled: dict[str, str] | None = None) -> list[Op]:
+    """Replace the ops of every module call nested deeper than ``depth`` by one block op.
+
+    Sub-modules with a ``diagram_label`` attribute (e.g. ``"z⁻²"`` for a delay line) are
+    always drawn as one box with that label.
+    """
+    labelled = labelled or {}
     groups: list[tuple[Any, list[Op]]] = []
     for op, stack in zip(ops, cap.stacks):
         inner = stack[1:] if stack and str(stack[0][1][0]) == "" else stack
-        if depth == 0:
+        own = next((e for e in stack if str(e[1][0]) in labelled and str(e[1][0]) != ""), None)
+        if own is not None:
+            key = own
+        elif depth is None:
+            key = None
+        elif depth == 0:
             key = stack[0] if stack else ("", ("", "module"))
         else:
             key = inner[depth - 1] if len(inner) >= depth else None
@@ -190,7 +205,8 @@ def _collapse(cap: Any, ops: list[Op], depth: int) -> list[Op]:
             groups.append((key, [op]))
     out: list[Op] = []
     for key, members in groups:
-        if key is None or len(members) == 1:
+        custom = isinstance(key, tuple) and isinstance(key[1], tuple) and str(key[1][0]) in labelled
+        if key is None or (len(members) == 1 and not custom):
             out.extend(members)
             continue
         produced = {t.name for op in members for t in op.codomain}
@@ -220,7 +236,9 @@ def _collapse(cap: Any, ops: list[Op], depth: int) -> list[Op]:
         cls = str(key[1][1]).split(".")[-1] if isinstance(key[1], tuple) else str(key)
         path = str(key[1][0]) if isinstance(key[1], tuple) else ""
         label = cls + (f"({', '.join(inner_sizes[:3])})" if inner_sizes else "")
-        out.append(Op(f"blk{len(out)}", "block", label, tuple(dom.values()), tuple(cod.values()),
+        if custom:
+            label = labelled[path]
+        out.append(Op(f"blk{len(out)}", "custom" if custom else "block", label, tuple(dom.values()), tuple(cod.values()),
                       learned=any(op.learned for op in members), module=path, target="block",
                       notes=tuple(dict.fromkeys(n for op in members for n in op.notes if "scan" in n))))
     return out

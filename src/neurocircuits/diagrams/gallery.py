@@ -220,13 +220,13 @@ def render_gallery(out_dir: str | Path, names: Sequence[str] | None = None, png:
             print(f"gallery: skipping {name}: {err}")
             continue
         d.save(out / f"{name}.svg")
-        if png:
-            d.save(out / f"{name}.png")
+        if png:   # very wide diagrams at a lower resolution (the SVG is exact)
+            d.save(out / f"{name}.png", dpi=110 if d.scene().width < 2500 else 60)
         if isinstance(d, CircuitDiagram):
             status = "wiring view (no tensor claims to check)"
         else:
-            r = check_all(d)
-            status = ("passes: " if r.ok else "FAILS: ") + str(r)
+            rep = check_all(d)
+            status = ("passes: " if rep.ok else "FAILS: ") + str(rep)
         rows.append({"name": name, "title": GALLERY[name].title, "status": status, "ops": len(d.ops),
                      "warnings": list(d.warnings), "about": GALLERY[name].about})
     lines = ["# Diagram gallery", "",
