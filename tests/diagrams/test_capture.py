@@ -115,7 +115,14 @@ def test_untraceable_module_names_the_op_and_line():
 
     with pytest.raises(UntraceableError, match=r"if x\.sum\(\) > 0") as err:
         diagram(M(), torch.randn(3))
-    assert "op " in str(err.value) and "M" in str(err.value)
+    assert "cannot trace M: op Tensor.__bool__" in str(err.value)
+
+    class N(nn.Module):
+        def forward(self, x):
+            return torch.from_numpy(x.numpy() * 2)
+
+    with pytest.raises(UntraceableError, match=r"op Tensor\.numpy\(\)"):
+        diagram(N(), torch.randn(3))
 
 
 def test_bad_arguments():
@@ -128,6 +135,10 @@ def test_bad_arguments():
         diagram(lambda x: x, torch.randn(2))
     with pytest.raises(ValidationError, match="example_inputs"):
         diagram(lin)
+    with pytest.raises(ValidationError, match="state index 3"):
+        diagram(lin, torch.randn(4, 2), state=3)
+    with pytest.raises(ValidationError, match="dim 5"):
+        diagram(lin, torch.randn(4, 2), axes={5: "m"})
 
 
 def test_depth_collapses_module_calls_into_blocks():

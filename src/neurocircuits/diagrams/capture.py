@@ -1134,15 +1134,24 @@ def _explain(module: torch.nn.Module, err: BaseException) -> str:
     where = f" at {user[-1].filename.split('/')[-1]}:{user[-1].lineno} `{(user[-1].line or '').strip()}`" if user else ""
     text = str(err).strip().splitlines()
     first = next((ln for ln in text if ln.strip()), type(err).__name__)
+    line = (user[-1].line or "").strip() if user else ""
+    msg = str(err)
     op = None
-    m = re.search(r"(aten\.[\w.]+|torch\.[\w.]+|Tensor\.\w+|\.item\(\)|\.tolist\(\)|\.numpy\(\))", str(err))
+    m = re.search(r"\.(item|tolist|numpy|cpu\(\)\.numpy|data_ptr)\(\)", line)
     if m:
-        op = m.group(1)
-    if op is None and user:
-        m2 = re.search(r"\.(\w+)\(", user[-1].line or "")
+        op = f"Tensor.{m.group(1)}()"
+    elif "data-dependent" in msg.lower() or "guard" in msg.lower():
+        if re.match(r"(if|elif|while|assert)\b", line) or " if " in line:
+            op = "Tensor.__bool__ (Python control flow on a tensor value)"
+        else:
+            op = "a data-dependent value (Tensor.item() / int(tensor) / a value-dependent shape)"
+    else:
+        m = re.search(r"(aten\.[\w.]+|torch\.(?!export)[\w.]+|Tensor\.\w+)", msg)
+        if m:
+            op = m.group(1).rstrip(".")
+    if op is None and line:
+        m2 = re.search(r"\.(\w+)\(", line)
         op = m2.group(1) if m2 else None
-    if op is None and "data-dependent" in str(err).lower():
-        op = "data-dependent control flow (Tensor.__bool__)"
     return (f"torch.export cannot trace {type(module).__name__}: op {op or type(err).__name__}{where}: "
             f"{first[:300]}")
 

@@ -226,12 +226,12 @@ def _collapse(cap: Any, ops: list[Op], depth: int | None, labelled: dict[str, st
             for t in op.codomain:
                 if t.name in consumed_outside or t.name in final or _is_output(cap, t.name):
                     cod.setdefault(t.name, t)
-        boundary = {a.id for t in list(dom.values()) + list(cod.values()) for a in t.axes}
-        inner_sizes = []
+        boundary = {a.label for t in list(dom.values()) + list(cod.values()) for a in t.axes}
+        inner_sizes: list[str] = []
         for op in members:
             for t in op.codomain:
                 for a in t.axes:
-                    if a.id not in boundary and a.size > 1 and a.label not in inner_sizes:
+                    if a.label not in boundary and a.size > 1 and a.label not in inner_sizes:
                         inner_sizes.append(a.label)
         cls = str(key[1][1]).split(".")[-1] if isinstance(key[1], tuple) else str(key)
         path = str(key[1][0]) if isinstance(key[1], tuple) else ""
