@@ -8,11 +8,43 @@ tables as JSON/CSV, PNG figures and ``env.json``. :func:`write_report` turns it 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from neurocircuits.errors import DataNotFoundError
+from neurocircuits.report.stats import Comparison
 from neurocircuits.report.table import ResultTable
+
+
+def comparison_table(rows: Sequence[tuple[Mapping[str, Any], Comparison]], a: str = "a", b: str = "b") -> str:
+    """A Markdown table of paired comparisons, one row per ``(labels, comparison)``.
+
+    Columns: the label keys, the mean difference ``a - b`` with its 95 % interval, the
+    p-value, the number of seed pairs and which side the comparison is decided for
+    (``undecided`` when the interval contains zero).
+
+    Example:
+        >>> from neurocircuits.report.stats import paired
+        >>> print(comparison_table([({"model": "mlp"}, paired([2, 3, 4], [1, 1, 1.5]))], a="B", b="A"))
+        | model | B − A [95 % CI] | p | n | decided for |
+        |---|---|---|---|---|
+        | mlp | +1.83 [-0.064, 3.73] | 0.053 | 3 | undecided |
+        <BLANKLINE>
+    """
+    if not rows:
+        return "_(no comparisons)_\n"
+    keys: list[str] = []
+    for labels, _ in rows:
+        keys += [k for k in labels if k not in keys]
+    lines = ["| " + " | ".join(keys + [f"{a} − {b} [95 % CI]", "p", "n", "decided for"]) + " |",
+             "|" + "---|" * (len(keys) + 4)]
+    for labels, c in rows:
+        diff = c.format().split(", p =")[0] if c.n else "n/a"
+        p = "n/a" if c.p != c.p else f"{c.p:.2g}"
+        side = {"a": a, "b": b, None: "undecided"}[c.favours]
+        lines.append("| " + " | ".join([str(labels.get(k, "")) for k in keys] + [diff, p, str(c.n), side]) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def write_report(run_dir: str | Path) -> Path:
