@@ -1,22 +1,17 @@
 """Experiment ``emergence-init``: emergence-promoting initialisation against honest baselines.
 
-Reproduction attempt of Li, George & Silva (arXiv 2407.19044): ReLU MLPs (several depths,
-width 256) and a CNN on MNIST, each with and without BatchNorm, trained with SGD and with
-Adam, under five arms: A = Kaiming init; B = emergence-init(alpha); C = Kaiming init with
-the per-layer learning rates that the rescaling implies (SGD x alpha^-2e, Adam x
-alpha^-e); D = emergence-init(alpha) with the inverse multipliers (cancels the learning
-rate effect); G = GradInit. Metrics: accuracy after the first epoch, epochs and wall time
-to a target accuracy, final accuracy, and the emergence value at initialisation. alpha is
-chosen per condition on the validation split; test accuracy is reported for that choice,
-and every claim is decided by paired comparisons over seeds. A small encoder-decoder
-Transformer on a translation task (IWSLT14 De-En when present locally, otherwise a
-synthetic transduction task) is scored with sacrebleu.
+Reproduction attempt of Li, George & Silva (arXiv 2407.19044) on MNIST (ReLU MLPs of several depths and a CNN, with
+and without BatchNorm, SGD and Adam) with five arms: A = Kaiming; B = emergence-init(alpha); C = Kaiming with the
+per-layer learning rates the rescaling implies (the control); D = B with the inverse multipliers; G = GradInit. alpha
+is chosen per condition on validation, and each claim is decided by paired comparisons over seeds. A small Transformer
+on a translation task (IWSLT14 De-En when present locally, else a synthetic task) is scored with sacrebleu.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,16 +27,15 @@ from neurocircuits.init import ARMS, prepare_arm
 from neurocircuits.measure.bleu import translation_bleu
 from neurocircuits.measure.curves import curve_stats
 from neurocircuits.measure.emergence import emergence
-from neurocircuits.report.markdown import comparison_table
+from neurocircuits.report.markdown import claim_line, comparison_table
 from neurocircuits.report.plots import new_figure, plot_learning_curves, plot_mean_spread
-from neurocircuits.report.selection import paired_by_seed, select_on_validation
+from neurocircuits.report.selection import compare_selected, paired_by_seed, selected_table
 from neurocircuits.report.stats import Comparison, proportion, verdict
 from neurocircuits.report.table import ResultTable
 from neurocircuits.train import TrainConfig, evaluate, fit, make_optimizer, metrics, seeded
 
 METRICS = ["acc_epoch1", "test_acc_epoch1", "final_val_acc", "test_acc", "epochs_to_target", "time_to_target_s",
            "reached_target", "log10_E_init", "log10_rel_E_init", "diverged"]
-FLAGS = ["reached_target", "diverged"]
 NO_ALPHA = ("A", "G")  # arms without an alpha (recorded with alpha = 1)
 ARM_NAMES = {"A": "Kaiming", "B": "emergence-init", "C": "LR control", "D": "inverse LR", "G": "GradInit"}
 
@@ -90,24 +84,20 @@ class EmergenceInitConfig(ExperimentConfig):
     QUICK = {"seeds": 2, "n_train": 4000, "n_val": 1000, "n_test": 2000, "mlp_depths": (4, 8),
              "cnn_channels": (8, 16), "cnn_pool_every": 1, "alphas": (1.2, 1.5), "arms": ("A", "B", "C", "G"),
              "gradinit_steps": 20, "epochs": 2, "target_acc": 0.9, "mt_n_train": 2000, "mt_n_eval": 200,
-             "mt_vocab": 30, "mt_max_len": 8, "mt_d_model": 64, "mt_layers": 2, "mt_epochs": 3, "mt_alphas": (1.05, 1.5),
-             "mt_batch_size": 64}
+             "mt_vocab": 30, "mt_max_len": 8, "mt_d_model": 64, "mt_layers": 2, "mt_epochs": 3,
+             "mt_alphas": (1.05, 1.5), "mt_batch_size": 64}
 
     def __post_init__(self) -> None:
-        for what, arms, known in (("arm", self.arms, ARMS), ("translation arm", self.mt_arms, ARMS[:4])):
-            bad = [a for a in arms if a not in known]
-            if bad:
-                raise UnknownNameError(what, bad[0], known)
+        for what, given, known in (("arm", self.arms, ARMS), ("translation arm", self.mt_arms, ARMS[:4]),
+                                   ("optimizer", self.optimizers, ("sgd", "adam")),
+                                   ("translation data", (self.mt_data,), CORPORA)):
+            for bad in [a for a in given if a not in known][:1]:
+                raise UnknownNameError(what, bad, known)
         if any(not (isinstance(a, (int, float)) and a > 0) for a in self.alphas + self.mt_alphas):
             raise ValidationError(f"alphas must be > 0, got {self.alphas} and {self.mt_alphas}")
-        for o in self.optimizers:
-            if o not in ("sgd", "adam"):
-                raise UnknownNameError("optimizer", o, ("sgd", "adam"))
-        if self.mt_data not in CORPORA:
-            raise UnknownNameError("translation data", self.mt_data, CORPORA)
 
 
-# --------------------------------------------------------------------------- units (module level: picklable)
+# --------------------------------------------------------------------------- units (module level, picklable)
 @functools.lru_cache(maxsize=2)
 def mnist_tensors(n_train: int, n_val: int, n_test: int, device: str) -> tuple[torch.Tensor, ...]:
     """MNIST train/val/test tensors on ``device``, loaded once per process."""
@@ -123,20 +113,13 @@ def translation_corpus(name: str, n_train: int, n_eval: int, vocab: int, max_len
     return load_corpus(name, n_train, n_eval, vocab=vocab, max_len=max_len, seed=0)  # type: ignore[arg-type]
 
 
-def build_classifier(name: str, bn: bool, width: int, cnn_channels: tuple[int, ...], pool_every: int) -> nn.Module:
-    """``"mlp<depth>"`` (ReLU MLP of ``width``) or ``"cnn"``, with or without BatchNorm."""
-    from neurocircuits.models.vision import cnn, mlp
-
-    if name.startswith("mlp"):
-        return mlp(int(name[3:]), width, batchnorm=bn)
-    return cnn(tuple(cnn_channels), batchnorm=bn, pool_every=pool_every)
-
-
 def mnist_unit(u: dict[str, Any]) -> dict[str, Any]:
     """Train one (model, BN, optimiser, arm, alpha, seed) run on MNIST; a pure function of ``u``."""
+    from neurocircuits.models.vision import classifier
+
     xtr, ytr, xva, yva, xte, yte = mnist_tensors(u["n_train"], u["n_val"], u["n_test"], u["device"])
     with seeded(u["seed"]):
-        model = build_classifier(u["model"], u["bn"], u["width"], u["cnn_channels"], u["cnn_pool_every"])
+        model = classifier(u["model"], u["bn"], u["width"], u["cnn_channels"], u["cnn_pool_every"])
     lr = u["lr_sgd"] if u["opt"] == "sgd" else u["lr_adam"]
     params = prepare_arm(model, u["arm"], u["alpha"], lr, u["opt"], seed=u["seed"], weight_decay=u["weight_decay"],
                          device=xtr.device, gradinit_data=(xtr, ytr), loss_fn=F.cross_entropy,
@@ -144,14 +127,10 @@ def mnist_unit(u: dict[str, Any]) -> dict[str, Any]:
     em = emergence(model, xtr[: u["probe"]], threshold=u["threshold"])
     tcfg = TrainConfig(epochs=u["epochs"], lr=lr, optimizer=u["opt"], momentum=u["momentum"],
                        weight_decay=u["weight_decay"], batch_size=u["batch_size"])
-    calls = [0]
 
-    def acc(m: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-        return metrics.accuracy(evaluate(m, x, batch_size=4096, device=x.device), y)
-
-    def val_fn(m: nn.Module) -> dict[str, float]:  # test accuracy only after the first and the last epoch
-        calls[0] += 1
-        return {"acc": acc(m, xva, yva), "test_acc": acc(m, xte, yte) if calls[0] in (1, u["epochs"]) else float("nan")}
+    def val_fn(m: nn.Module) -> dict[str, float]:  # test accuracy is recorded, never used for a choice
+        return {k: metrics.accuracy(evaluate(m, x, batch_size=4096, device=x.device), y)
+                for k, x, y in (("acc", xva, yva), ("test_acc", xte, yte))}
 
     try:
         with seeded(u["seed"]):
@@ -160,10 +139,8 @@ def mnist_unit(u: dict[str, Any]) -> dict[str, Any]:
         diverged, val, test = 0, [h.val["acc"] for h in hist], [h.val["test_acc"] for h in hist]
         loss, wall = [h.train_loss for h in hist], [h.wall_time_s for h in hist]
     except FloatingPointError:  # a diverged run scores what predicting the majority class scores
-        diverged, nan = 1, [float("nan")] * u["epochs"]
-        val = [float(torch.bincount(yva.cpu()).max()) / yva.numel()] * u["epochs"]
-        test = [float(torch.bincount(yte.cpu()).max()) / yte.numel()] * u["epochs"]
-        loss, wall = nan, nan
+        diverged, loss, wall = 1, [math.nan] * u["epochs"], [math.nan] * u["epochs"]
+        val, test = ([float(torch.bincount(y.cpu()).max()) / y.numel()] * u["epochs"] for y in (yva, yte))
     c = curve_stats(val, wall, target=u["target_acc"])
     return {"val": val, "test": test, "loss": loss, "wall": wall, "diverged": diverged,
             "epochs_to_target": c.epochs_to_target, "time_to_target_s": c.time_to_target_s,
@@ -178,8 +155,7 @@ def mt_unit(u: dict[str, Any]) -> dict[str, Any]:
     sv, tv = Vocab.build([s for s, _ in corpus.train], 10000), Vocab.build([t for _, t in corpus.train], 10000)
     src, tin, tout = encode_pairs(corpus.train, sv, tv, max_len=128)
     with seeded(u["seed"]):
-        model = Seq2SeqTransformer(len(sv), len(tv), d_model=u["mt_d_model"], nhead=4,
-                                   num_encoder_layers=u["mt_layers"], num_decoder_layers=u["mt_layers"],
+        model = Seq2SeqTransformer(len(sv), len(tv), u["mt_d_model"], 4, u["mt_layers"], u["mt_layers"],
                                    dim_feedforward=4 * u["mt_d_model"], dropout=0.1, max_len=130)
     params = prepare_arm(model, u["arm"], u["alpha"], u["mt_lr"], "adam", base="xavier", seed=u["seed"],
                          device=u["device"])
@@ -207,28 +183,24 @@ def _conditions(cfg: EmergenceInitConfig) -> list[dict[str, Any]]:
 
 def make_units(cfg: EmergenceInitConfig, seeds: list[int], device: torch.device) -> list[Unit]:
     """Every training run: the Transformer runs first (they are the longest), then MNIST."""
-    d, gpu = cfg.to_dict(), (0.1 if device.type == "cuda" else 0.0)
+    d, dev, gpu = cfg.to_dict(), str(device), (0.1 if device.type == "cuda" else 0.0)
     mt_cfg = {k: v for k, v in d.items() if k.startswith("mt_")}
     mn_cfg = {k: v for k, v in d.items() if not k.startswith("mt_")}
-    units = [Unit(f"mt-{arm}-a{alpha:g}-s{s}", mt_unit, ({**mt_cfg, "arm": arm, "alpha": alpha, "seed": s,
-                                                           "device": str(device)},), gpu=gpu)
-             for arm, alpha in _arms(cfg.mt_arms, cfg.mt_alphas) for s in seeds] if cfg.translation else []
-    for c in _conditions(cfg):
-        for arm, alpha in _arms(cfg.arms, cfg.alphas):
-            units += [Unit(f"mnist-{c['model']}-bn{int(c['bn'])}-{c['opt']}-{arm}-a{alpha:g}-s{s}", mnist_unit,
-                           ({**mn_cfg, **c, "arm": arm, "alpha": float(alpha), "seed": s, "device": str(device)},),
-                           gpu=gpu) for s in seeds]
-    return units
+    units = [Unit(f"mt-{arm}-a{al:g}-s{s}", mt_unit, ({**mt_cfg, "arm": arm, "alpha": al, "seed": s, "device": dev},),
+                  gpu=gpu) for arm, al in _arms(cfg.mt_arms, cfg.mt_alphas) for s in seeds] if cfg.translation else []
+    return units + [Unit(f"mnist-{c['model']}-bn{int(c['bn'])}-{c['opt']}-{arm}-a{al:g}-s{s}", mnist_unit,
+                         ({**mn_cfg, **c, "arm": arm, "alpha": float(al), "seed": s, "device": dev},), gpu=gpu)
+                    for c in _conditions(cfg) for arm, al in _arms(cfg.arms, cfg.alphas) for s in seeds]
 
 
 # --------------------------------------------------------------------------- tables, claims, plots
-def _label(arm: str, alpha: float) -> str:
+def _label(arm: Any, alpha: Any) -> str:
     return f"{arm}: {ARM_NAMES[arm]}" + ("" if arm in NO_ALPHA else f" α={alpha:g}")
 
 
 def _mnist_tables(units: list[Unit], res: list[dict[str, Any]]) -> tuple[ResultTable, ResultTable]:
     table = ResultTable(METRICS, title="MNIST: emergence-init (B) against Kaiming (A), the learning-rate control (C) "
-                                       "and GradInit (G)", flags=FLAGS)
+                                       "and GradInit (G)", flags=["reached_target", "diverged"])
     curves = ResultTable(["val_acc", "test_acc", "train_loss", "diverged"], flags=["diverged"])
     for unit, r in zip(units, res):
         u = unit.args[0]
@@ -242,59 +214,27 @@ def _mnist_tables(units: list[Unit], res: list[dict[str, Any]]) -> tuple[ResultT
     return table, curves
 
 
-def _select(table: ResultTable, cond: dict[str, Any], arm: str, val_metric: str) -> dict[str, Any] | None:
-    alpha = 1.0 if arm in NO_ALPHA else select_on_validation(table, "alpha", val_metric, **cond, arm=arm)
-    return None if alpha is None else {"arm": arm, "alpha": alpha}
-
-
-def _selected(table: ResultTable, cfg: EmergenceInitConfig) -> ResultTable:
-    out = ResultTable(["test_acc_epoch1", "test_acc", "epochs_to_target", "log10_E_init", "diverged"], flags=["diverged"],
-                      title="Selected alpha per condition (chosen on validation), test accuracy")
-    for cond in _conditions(cfg):
-        for arm in cfg.arms:
-            m = _select(table, cond, arm, "final_val_acc")
-            for r in table.where(**cond, **m).rows if m else []:
-                out.add(**cond, **m, seed=r["seed"], **{k: r[k] for k in out.metrics})
-    return out
-
-
-def _claim(label: str, comps: list[tuple[dict[str, Any], Comparison]], what: str) -> str:
-    won = sum(c.favours == "a" for _, c in comps)
-    lost = sum(c.favours == "b" for _, c in comps)
-    v = verdict([c for _, c in comps]) if comps else "not tested"
-    return (f"- **{label}**: {v}. {what}: decided for it in {won}, against it in {lost}, undecided in "
-            f"{len(comps) - won - lost} of {len(comps)} paired comparisons over seeds (95 % interval of the "
-            "mean difference excludes zero).")
-
-
 def _claims(table: ResultTable, cfg: EmergenceInitConfig) -> tuple[str, str]:
     """The claims' verdicts (one line each) and the per-condition comparisons behind them."""
-    lines: list[str] = []
-    details: list[str] = []
-    conds = _conditions(cfg)
+    lines, details, conds = [], [], _conditions(cfg)
     sections: list[tuple[str, str, list[tuple[dict[str, Any], Comparison]], str, str]] = []
     if "A" in cfg.arms and "B" in cfg.arms:
         em = [({**c, "alpha": al}, paired_by_seed(table, "log10_E_init", {"arm": "B", "alpha": al}, {"arm": "A"}, **c))
               for c in conds for al in cfg.alphas]
         sections.append(("Higher emergence at initialisation", "log10 E of emergence-init against Kaiming per "
                          "(condition, alpha)", em, "B", "A"))
-    pairs = [("first", "acc_epoch1", "test_acc_epoch1", "B", "A", "Faster training (test accuracy after the first epoch)"),
-             ("final", "final_val_acc", "test_acc", "B", "A", f"Better accuracy (test accuracy after {cfg.epochs} epochs)"),
-             ("final", "final_val_acc", "test_acc", "B", "C", "Not a learning-rate effect (B against control C, final)"),
-             ("first", "acc_epoch1", "test_acc_epoch1", "B", "C", "Not a learning-rate effect (B against C, first epoch)"),
-             ("final", "final_val_acc", "test_acc", "G", "A", f"GradInit ({cfg.gradinit_steps} steps) beats Kaiming"),
-             ("final", "final_val_acc", "test_acc", "G", "B", "GradInit beats emergence-init")]
-    for _, vm, tm, a, b, label in pairs:
-        if a not in cfg.arms or b not in cfg.arms:
-            continue
-        comps = []
-        for c in conds:
-            ma, mb = _select(table, c, a, vm), _select(table, c, b, vm)
-            if ma and mb:
-                comps.append(({**c, f"α {a}": ma["alpha"], f"α {b}": mb["alpha"]}, paired_by_seed(table, tm, ma, mb, **c)))
-        sections.append((label, f"{tm}, {a} against {b}, alphas chosen on {vm}", comps, a, b))
+    for vm, tm, a, b, label in [
+            ("acc_epoch1", "test_acc_epoch1", "B", "A", "Faster training (test accuracy after the first epoch)"),
+            ("final_val_acc", "test_acc", "B", "A", f"Better accuracy (test accuracy after {cfg.epochs} epochs)"),
+            ("final_val_acc", "test_acc", "B", "C", "Not a learning-rate effect (B against control C, final)"),
+            ("acc_epoch1", "test_acc_epoch1", "B", "C", "Not a learning-rate effect (B against C, first epoch)"),
+            ("final_val_acc", "test_acc", "G", "A", f"GradInit ({cfg.gradinit_steps} steps) beats Kaiming"),
+            ("final_val_acc", "test_acc", "G", "B", "GradInit beats emergence-init")]:
+        if a in cfg.arms and b in cfg.arms:
+            comps = compare_selected(table, conds, a, b, vm, tm, fixed={g: 1.0 for g in NO_ALPHA})
+            sections.append((label, f"{tm}, {a} against {b}, alphas chosen on {vm}", comps, a, b))
     for label, what, comps, a, b in sections:
-        lines.append(_claim(label, comps, what))
+        lines.append(claim_line(label, [c for _, c in comps], what))
         details += [f"**{label}** ({what}):", "", comparison_table(comps, a=a, b=b)]
     lines.append(f"- Kaiming (A) reached the target validation accuracy {cfg.target_acc} in "
                  f"{proportion(table.values('reached_target', arm='A'))} runs; diverged runs: "
@@ -302,30 +242,34 @@ def _claims(table: ResultTable, cfg: EmergenceInitConfig) -> tuple[str, str]:
     return "\n".join(lines), "\n".join(details)
 
 
+def _grid(conds: list[dict[str, Any]], draw: Callable[[Any, dict[str, Any]], object]) -> Any:
+    """One panel per condition: a row per model, a column per (BN, optimiser)."""
+    per = len(conds) // len(dict.fromkeys(c["model"] for c in conds))
+    fig, ax = new_figure(per, len(conds) // per, size=(3.6, 2.8))
+    for k, c in enumerate(conds):
+        draw(ax[k // per, k % per], c)
+        ax[k // per, k % per].set_title(f"{c['model']} bn={int(c['bn'])} {c['opt']}", fontsize=8)
+    return fig
+
+
 def _plots(ctx: RunContext, table: ResultTable, curves: ResultTable, cfg: EmergenceInitConfig) -> None:
     conds, show = _conditions(cfg), cfg.alphas[len(cfg.alphas) // 2] if cfg.alphas else 1.0
-    models = list(dict.fromkeys(c["model"] for c in conds))
-    per = len(conds) // len(models)
-    lc = ResultTable(curves.metrics, [{**r, "arm (α)": _label(str(r["arm"]), float(r["alpha"]))}  # type: ignore[arg-type]
+    lc = ResultTable(curves.metrics, [{**r, "arm (α)": _label(r["arm"], r["alpha"])}
                                       for r in curves.rows if r["alpha"] in (1.0, show)], flags=curves.flags)
-    fig, ax = new_figure(per, len(models), size=(3.6, 2.8))
-    for k, c in enumerate(conds):
-        a = ax[k // per, k % per]
-        plot_learning_curves(a, lc, "val_acc", hue="arm (α)", where=c, ylabel="validation accuracy")
-        a.set_title(f"{c['model']} bn={int(c['bn'])} {c['opt']}", fontsize=8)
-    ctx.add_figure(fig, "learning_curves", f"Validation accuracy per epoch (mean ± sd over {len(ctx.seeds)} seeds; "
-                                           f"red crosses: diverged runs, left out of the mean); B and C at α={show:g}")
-    fig, ax = new_figure(per, len(models), size=(3.6, 2.8))
-    for k, c in enumerate(conds):
-        rows = table.where(**c).rows
-        plot_rows = [r for r in rows if r["arm"] not in NO_ALPHA]
-        for arm in sorted({str(r["arm"]) for r in plot_rows}):  # alpha = 1 is Kaiming for every arm
-            plot_rows += [{**r, "arm": arm} for r in rows if r["arm"] == "A"]
-        a = ax[k // per, k % per]
-        plot_mean_spread(a, ResultTable(table.metrics, plot_rows), "alpha", "test_acc_epoch1", hue="arm",
+    ctx.add_figure(_grid(conds, lambda a, c: plot_learning_curves(a, lc, "val_acc", hue="arm (α)", where=c,
+                                                                  ylabel="validation accuracy")),
+                   "learning_curves", f"Validation accuracy per epoch (mean ± sd over {len(ctx.seeds)} seeds; red "
+                                      f"crosses: diverged runs, left out of the mean); B and C at α={show:g}")
+
+    def sweep(a: Any, c: dict[str, Any]) -> None:  # alpha = 1 is Kaiming for every arm
+        rows = [r for r in table.where(**c).rows if r["arm"] not in NO_ALPHA]
+        arms = sorted({str(r["arm"]) for r in rows})
+        rows += [{**r, "arm": arm} for arm in arms for r in table.where(**c, arm="A").rows]
+        plot_mean_spread(a, ResultTable(table.metrics, rows), "alpha", "test_acc_epoch1", hue="arm",
                          xlabel="α (1 = Kaiming)", ylabel="test accuracy after epoch 1")
-        a.set_title(f"{c['model']} bn={int(c['bn'])} {c['opt']}", fontsize=8)
-    ctx.add_figure(fig, "epoch1_vs_alpha", "Test accuracy after the first epoch against alpha (alpha = 1: Kaiming)")
+
+    ctx.add_figure(_grid(conds, sweep), "epoch1_vs_alpha",
+                   "Test accuracy after the first epoch against alpha (alpha = 1: Kaiming)")
     fig, ax = new_figure(1, 1)
     rows = table.where(arm="B", bn=False, opt=cfg.optimizers[0]).rows + table.where(arm="A", bn=False,
                                                                                      opt=cfg.optimizers[0]).rows
@@ -354,26 +298,24 @@ def _translation(units: list[Unit], res: list[dict[str, Any]], cfg: EmergenceIni
     plot_learning_curves(ax[0, 0], curves, "val_bleu", hue="arm (α)", ylabel="validation BLEU")
     plot_learning_curves(ax[0, 1], curves, "train_loss", hue="arm (α)", ylabel="training loss")
     ctx.add_figure(fig, "translation_curves", "Transformer: validation BLEU and training loss per epoch")
-    best = select_on_validation(table, "alpha", "final_val_bleu", arm="B")
-    if best is not None and "A" in cfg.mt_arms:
-        c = paired_by_seed(table, "test_bleu", {"arm": "B", "alpha": best}, {"arm": "A"})
+    for lab, c in compare_selected(table, [{}], "B", "A", "final_val_bleu", "test_bleu", fixed={"A": 1.0}):
         ctx.add_text("Claim: Transformer translation", (
-            f"Test BLEU of emergence-init (alpha={best:g}, chosen on validation) minus Xavier: {c.format()}. "
+            f"Test BLEU of emergence-init (alpha={lab['alpha B']:g}, chosen on validation) minus Xavier: {c.format()}. "
             f"The paper's small gain (35.13 vs 34.85 on IWSLT14): **{verdict([c])}** here ({corpus.source})."),
             where="bottom")
 
 
-# --------------------------------------------------------------------------- entry point
 def run(cfg: EmergenceInitConfig, ctx: RunContext) -> ResultTable:
     units = make_units(cfg, ctx.seeds, ctx.device)
     mt = [u for u in units if u.fn is mt_unit]
-    ctx.log(f"{len(units) - len(mt)} MNIST and {len(mt)} Transformer training runs")
-    if mt and cfg.mt_data == "auto" and "iwslt" not in translation_corpus(
-            cfg.mt_data, cfg.mt_n_train, cfg.mt_n_eval, cfg.mt_vocab, cfg.mt_max_len).source.lower():
-        ctx.log("IWSLT14 De-En not found locally: the Transformer part uses the synthetic transduction task")
+    if mt and "iwslt" not in translation_corpus(cfg.mt_data, cfg.mt_n_train, cfg.mt_n_eval, cfg.mt_vocab,
+                                                cfg.mt_max_len).source.lower():
+        ctx.log("the Transformer part uses the synthetic transduction task (IWSLT14 De-En is not here)")
     res = ctx.map(units, desc="training runs")
     table, curves = _mnist_tables(units[len(mt):], res[len(mt):])
-    summ = _selected(table, cfg)
+    summ = selected_table(table, _conditions(cfg), cfg.arms, "final_val_acc", ["test_acc_epoch1", "test_acc",
+                          "epochs_to_target", "log10_E_init", "diverged"], fixed={g: 1.0 for g in NO_ALPHA},
+                          title="Selected alpha per condition (chosen on validation), test accuracy")
     ctx.add_table(summ, "selected", summ.title,
                   note="For each condition and arm, alpha is the one with the best mean final validation accuracy; "
                        "the numbers are test accuracies of those runs (mean ± sd over seeds; diverged: k/n runs).")
@@ -381,14 +323,14 @@ def run(cfg: EmergenceInitConfig, ctx: RunContext) -> ResultTable:
     _plots(ctx, table, curves, cfg)
     ctx.add_text("Setup", (
         f"MNIST {cfg.n_train} training / {cfg.n_val} validation / {cfg.n_test} test images; ReLU MLPs of depths "
-        f"{list(cfg.mlp_depths)} (width {cfg.width}) and a CNN (channels {list(cfg.cnn_channels)}), each with and "
-        f"without BatchNorm; SGD (lr {cfg.lr_sgd}, momentum {cfg.momentum}) and Adam (lr {cfg.lr_adam}); batch "
-        f"{cfg.batch_size}; {cfg.epochs} epochs; seeds {ctx.seeds}. Arms: A Kaiming; B emergence-init(alpha) "
-        f"(W_l x alpha^e_l, symmetric exponents); C Kaiming + per-layer LR x alpha^-2e (SGD) / alpha^-e (Adam); "
-        f"D emergence-init + the inverse multipliers; G GradInit ({cfg.gradinit_steps} steps). alphas "
-        f"{list(cfg.alphas)}. Learning rates are the standard values, the same for every arm (not tuned). Target "
-        f"accuracy for epochs/time-to-target: {cfg.target_acc} on validation. A diverged run (non-finite loss) "
-        "scores the majority-class rate and is counted in the `diverged` column (k/n runs)."))
+        f"{list(cfg.mlp_depths)} (width {cfg.width}) and a CNN (channels {list(cfg.cnn_channels)}), with and without "
+        f"BatchNorm; SGD (lr {cfg.lr_sgd}, momentum {cfg.momentum}) and Adam (lr {cfg.lr_adam}), the same untuned "
+        f"rates for every arm; batch {cfg.batch_size}; {cfg.epochs} epochs; seeds {ctx.seeds}; alphas "
+        f"{list(cfg.alphas)}. "
+        "Arms: A Kaiming; B emergence-init (W_l x alpha^e_l, symmetric exponents); C Kaiming + per-layer LR x "
+        "alpha^-2e (SGD) / alpha^-e (Adam); D emergence-init + the inverse multipliers; G GradInit "
+        f"({cfg.gradinit_steps} steps). Target for epochs/time-to-target: {cfg.target_acc} validation accuracy. A "
+        "diverged run (non-finite loss) scores the majority-class rate and counts in `diverged` (k/n runs)."))
     claims, details = _claims(table, cfg)
     ctx.add_text("Claims of the paper, as measured here", claims, where="bottom")
     ctx.add_text("Paired comparisons behind the claims", details, where="bottom")

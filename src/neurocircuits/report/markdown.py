@@ -10,11 +10,28 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from neurocircuits.errors import DataNotFoundError
-from neurocircuits.report.stats import Comparison
+from neurocircuits.report.stats import Comparison, verdict
 from neurocircuits.report.table import ResultTable
+
+
+def claim_line(claim: str, comparisons: Sequence[Comparison], what: str = "", want: Literal["a", "b"] = "a") -> str:
+    """One Markdown bullet: the claim, its :func:`~neurocircuits.report.stats.verdict` and the tally.
+
+    Example:
+        >>> from neurocircuits.report.stats import paired
+        >>> claim_line("B beats A", [paired([2, 3, 4], [1, 1, 1.5])], "test accuracy")
+        '- **B beats A**: undecided (too few seeds). test accuracy: decided for it in 0, against it in 0, undecided in 1 of 1 paired comparisons over seeds (95 % interval of the mean difference excludes zero).'
+    """
+    if not comparisons:
+        return f"- **{claim}**: not tested."
+    won = sum(c.favours == want for c in comparisons)
+    lost = sum(c.favours is not None and c.favours != want for c in comparisons)
+    return (f"- **{claim}**: {verdict(comparisons, want=want)}. {what}{': ' if what else ''}"
+            f"decided for it in {won}, against it in {lost}, undecided in {len(comparisons) - won - lost} of "
+            f"{len(comparisons)} paired comparisons over seeds (95 % interval of the mean difference excludes zero).")
 
 
 def comparison_table(rows: Sequence[tuple[Mapping[str, Any], Comparison]], a: str = "a", b: str = "b") -> str:

@@ -23,7 +23,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from neurocircuits.errors import ValidationError
@@ -83,3 +83,70 @@ def paired_by_seed(table: ResultTable, metric: str, a: Mapping[str, Scalar], b: 
     va, vb = by_seed(ta, metric, seeds), by_seed(tb, metric, seeds)
     return paired(va, vb, higher_is_better=higher_is_better, test=test)
 
+
+
+def compare_selected(table: ResultTable, conditions: Sequence[Mapping[str, Scalar]], a: str, b: str,
+                     val_metric: str, test_metric: str, *, param: str = "alpha", group: str = "arm",
+                     fixed: Mapping[str, Scalar] | None = None, higher_is_better: bool = True,
+                     test: Test = "t") -> list[tuple[dict[str, Any], Comparison]]:
+    """For each condition: choose ``param`` for groups ``a`` and ``b`` on ``val_metric``, compare on ``test_metric``.
+
+    ``group`` is the column naming the compared groups (e.g. an ``arm``); groups in
+    ``fixed`` have no free ``param`` (e.g. a baseline recorded with ``alpha = 1``). Each
+    result pairs the condition's labels (with both chosen values, as ``"<param> <group>"``)
+    with the paired comparison of ``a`` against ``b`` over seeds. Conditions where either
+    group has no runs are skipped.
+
+    Example:
+        >>> t = ResultTable(["val", "test"])
+        >>> for s in range(3):
+        ...     t.add(model="m", arm="A", alpha=1.0, seed=s, val=0.8, test=0.80 + 0.01 * s)
+        ...     t.add(model="m", arm="B", alpha=2.0, seed=s, val=0.9, test=0.85 + 0.01 * s)
+        >>> [(lab["alpha B"], c.favours) for lab, c in compare_selected(t, [{"model": "m"}], "B", "A", "val", "test",
+        ...                                                              fixed={"A": 1.0})]
+        [(2.0, 'a')]
+    """
+    fixed = dict(fixed or {})
+    out = []
+    for cond in conditions:
+        chosen = {}
+        for g in (a, b):
+            v = fixed[g] if g in fixed else select_on_validation(table, param, val_metric, higher_is_better,
+                                                                 **cond, **{group: g})
+            if v is None or not table.where(**cond, **{group: g, param: v}).rows:
+                break
+            chosen[g] = v
+        else:
+            comp = paired_by_seed(table, test_metric, {group: a, param: chosen[a]}, {group: b, param: chosen[b]},
+                                  higher_is_better, test, **cond)
+            out.append(({**cond, f"{param} {a}": chosen[a], f"{param} {b}": chosen[b]}, comp))
+    return out
+
+
+def selected_table(table: ResultTable, conditions: Sequence[Mapping[str, Scalar]], groups: Sequence[str],
+                   val_metric: str, metrics: Sequence[str], *, param: str = "alpha", group: str = "arm",
+                   fixed: Mapping[str, Scalar] | None = None, higher_is_better: bool = True,
+                   title: str = "") -> ResultTable:
+    """The runs of the ``param`` value chosen on ``val_metric``, per condition and group: one row per seed.
+
+    Rows keep the condition, the group, the chosen value and the ``metrics`` (flags of
+    ``table`` stay flags); groups in ``fixed`` use their fixed value.
+
+    Example:
+        >>> t = ResultTable(["val", "test"])
+        >>> for a, v in ((1.5, 0.9), (2.0, 0.8)):
+        ...     t.add(arm="B", alpha=a, seed=0, val=v, test=v - 0.01)
+        >>> [r["alpha"] for r in selected_table(t, [{}], ["B"], "val", ["test"]).rows]
+        [1.5]
+    """
+    fixed = dict(fixed or {})
+    out = ResultTable(list(metrics), title=title, flags=[m for m in table.flags if m in metrics],
+                      seed_column=table.seed_column)
+    for cond in conditions:
+        for g in groups:
+            v = fixed[g] if g in fixed else select_on_validation(table, param, val_metric, higher_is_better,
+                                                                 **cond, **{group: g})
+            for r in table.where(**cond, **{group: g, param: v}).rows if v is not None else []:
+                out.add(**cond, **{group: g, param: v, table.seed_column: r[table.seed_column]},
+                        **{m: r.get(m) for m in metrics})
+    return out
