@@ -67,3 +67,17 @@ def test_transformer_unit_is_reproducible():
     torch.rand(5)
     b = mt_unit(u)
     assert a["loss"] == b["loss"] and a["test_bleu"] == b["test_bleu"]
+
+
+def test_units_are_module_level_and_keys_stable():
+    import pickle
+
+    import torch
+
+    from neurocircuits.experiments.emergence_init import make_units
+
+    cfg = EmergenceInitConfig().quick()
+    units = make_units(cfg, [0, 1], torch.device("cpu"))
+    assert len({u.key for u in units}) == len(units)
+    assert units[0].key == "mt-A-a1-s0" and "mnist-mlp4-bn0-sgd-A-a1-s0" in {u.key for u in units}
+    pickle.dumps(units[-1])  # worker processes and Ray receive units by pickling
