@@ -22,7 +22,7 @@ def test_learning_curves_integer_ticks_legend_and_diverged_marks():
     assert ticks and all(float(t).is_integer() for t in ticks)
     leg = a.get_legend()
     assert leg.get_title().get_text() == "initialisation"
-    assert [t.get_text() for t in leg.get_texts()] == ["A", "B", "diverged run"]
+    assert [t.get_text() for t in leg.get_texts()] == ["A", "B", "B: diverged (1 run)"]
     # the diverged seed is left out of B's mean: B's line is the mean of seeds 0 and 1 only
     line_b = a.get_lines()[1]
     assert list(line_b.get_ydata()) == [0.5, 0.6, 0.7] or all(

@@ -258,7 +258,7 @@ def _plots(ctx: RunContext, table: ResultTable, curves: ResultTable, cfg: Emerge
                                       for r in curves.rows if r["alpha"] in (1.0, show)], flags=curves.flags)
     ctx.add_figure(_grid(conds, lambda a, c: plot_learning_curves(a, lc, "val_acc", hue="arm (α)", where=c,
                                                                   ylabel="validation accuracy")),
-                   "learning_curves", f"Validation accuracy per epoch (mean ± sd over {len(ctx.seeds)} seeds; red "
+                   "learning_curves", f"Validation accuracy per epoch (mean ± sd over {len(ctx.seeds)} seeds; "
                                       f"crosses: diverged runs, left out of the mean); B and C at α={show:g}")
 
     def sweep(a: Any, c: dict[str, Any]) -> None:  # alpha = 1 is Kaiming for every arm

@@ -36,13 +36,13 @@ def plot_mean_spread(
     ax: Axes, table: ResultTable, x: str, metric: str, hue: str | None = None,
     where: dict[str, Any] | None = None, logx: bool = False, label_prefix: str = "",
     legend_title: str | None = None, integer_x: bool = False, xlabel: str | None = None,
-    ylabel: str | None = None,
+    ylabel: str | None = None, colors: dict[Any, str] | None = None,
 ) -> None:
     """Line of the mean of ``metric`` against ``x`` with a ±1 sd band, one line per ``hue``.
 
     ``legend_title`` names the legend (default: the ``hue`` column); ``integer_x`` puts
     ticks on whole numbers only (epochs, counts); ``xlabel``/``ylabel`` default to the
-    column names.
+    column names; ``colors`` maps hue values to colours (default: the colour cycle).
     """
     t = table.where(**(where or {}))
     hues: list[Any] = [None] if hue is None else _unique(r.get(hue) for r in t.rows)
@@ -57,7 +57,8 @@ def plot_mean_spread(
         m, s = np.array(means), np.array(sds)
         xx = np.array(xs, dtype=float) if all(isinstance(v, (int, float)) for v in xs) else np.arange(len(xs))
         label = f"{label_prefix}{h}" if h is not None else (label_prefix or None)
-        line, = ax.plot(xx, m, marker="o", ms=3, label=label)
+        style = {"color": colors[h]} if colors and h in colors else {}
+        line, = ax.plot(xx, m, marker="o", ms=3, label=label, **style)
         ax.fill_between(xx, m - s, m + s, color=line.get_color(), alpha=0.2, lw=0)
         if not all(isinstance(v, (int, float)) for v in xs):
             ax.set_xticks(xx, [str(v) for v in xs], rotation=30, ha="right")
@@ -79,9 +80,9 @@ def plot_learning_curves(
     """Learning curves: mean ± sd of ``metric`` per epoch, one line per ``hue``, diverged runs marked.
 
     Rows whose ``diverged`` column is true (a run whose loss became non-finite) are left
-    out of the mean and drawn as a red cross at each of their epochs, and the legend gets
-    a "diverged run" entry; epoch ticks are whole numbers. Returns the number of diverged
-    runs (distinct hue and seed) drawn.
+    out of the mean and drawn as crosses in their line's colour at each of their epochs,
+    with a legend entry "<hue>: diverged (k runs)"; epoch ticks are whole numbers. Returns
+    the number of diverged runs (distinct hue and seed) drawn.
 
     Example:
         >>> t = ResultTable(["acc"])
@@ -96,10 +97,13 @@ def plot_learning_curves(
     t = table.where(**(where or {}))
     ok = ResultTable(list(t.metrics), [r for r in t.rows if not r.get(diverged)], t.seed_column)
     bad = [r for r in t.rows if r.get(diverged)]
-    plot_mean_spread(ax, ok, epoch, metric, hue=hue, integer_x=True, ylabel=ylabel)
-    if bad:
-        ax.scatter([float(r[epoch]) for r in bad], [float(r[metric]) for r in bad],  # type: ignore[arg-type]
-                   marker="x", color="red", s=25, zorder=4, label="diverged run")
+    colors = {h: f"C{i % 10}" for i, h in enumerate(_unique(r.get(hue) for r in t.rows))}
+    plot_mean_spread(ax, ok, epoch, metric, hue=hue, integer_x=True, ylabel=ylabel, colors=colors)
+    for h in _unique(r.get(hue) for r in bad):
+        hb = [r for r in bad if r.get(hue) == h]
+        k = len({r.get(t.seed_column) for r in hb})
+        ax.scatter([float(r[epoch]) for r in hb], [float(r[metric]) for r in hb],  # type: ignore[arg-type]
+                   marker="x", color=colors[h], s=30, zorder=4, label=f"{h}: diverged ({k} run{'s' * (k != 1)})")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=7, title=legend_title or hue, title_fontsize=7)
     return len({(r.get(hue), r.get(t.seed_column)) for r in bad})
