@@ -53,6 +53,11 @@ _ACTS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.
 Reduce = Literal["mean", "per_sample"]
 
 
+# Our own log-sum-exp rather than scipy.special.logsumexp: the dynamic programs call it once
+# per node (dag_log10_emergence) or per layer, and scipy's general version (weights, signs,
+# complex input) costs about 8x more per call on 256 values and about 12x more per row on
+# a 256 x 256 block (measured in one process on a shared 2-core machine); the results agree
+# to rounding, and both return -inf for an all -inf input.
 def _logsumexp(x: np.ndarray) -> float:
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
