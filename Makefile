@@ -17,8 +17,9 @@ install-test: install
 demo: install
 	neurocircuits run connectome-stats --out runs/connectome-stats
 
+# layering (the import-linter contract in pyproject.toml) and types (mypy, config in pyproject.toml)
 lint: install-test
-	lint-imports
+	$(PYTHON) -c "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
 	$(PYTHON) -m mypy src/neurocircuits
 
 test: install-test lint
