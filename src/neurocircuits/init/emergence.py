@@ -4,7 +4,7 @@ After a standard initialisation the weight layers, listed in forward order, are 
 layer-wise: the first half shrunk, the second half enlarged,
 ``W_l <- alpha ** e_l * W_l`` with exponents ``-n, ..., -1, (0), 1, ..., n`` (``n = L // 2``).
 The paper publishes no code; every convention below is the project's reconstruction
-(``/work/shared/specs/emergence-init.md`` section 3) and is a flag where the paper is open.
+(see ``docs/emergence-init.md``) and is a flag where the paper is open.
 
 Conventions:
 
