@@ -32,6 +32,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -137,7 +139,7 @@ class GraphNet(nn.Module):
             replaced by 0 (so the model also learns to handle unnamed neurons).
     """
 
-    def __init__(self, hidden: int = 32, graph: str = "inferred", adjacency: torch.Tensor | np.ndarray | None = None,
+    def __init__(self, hidden: int = 32, graph: Literal["inferred", "fixed"] = "inferred", adjacency: torch.Tensor | np.ndarray | None = None,
                  rounds: int = 1, dropout: float = 0.0, n_identities: int = 0, identity_dropout: float = 0.0):
         super().__init__()
         if graph not in ("inferred", "fixed"):

@@ -57,8 +57,7 @@ def plot_mean_spread(
         m, s = np.array(means), np.array(sds)
         xx = np.array(xs, dtype=float) if all(isinstance(v, (int, float)) for v in xs) else np.arange(len(xs))
         label = f"{label_prefix}{h}" if h is not None else (label_prefix or None)
-        style = {"color": colors[h]} if colors and h in colors else {}
-        line, = ax.plot(xx, m, marker="o", ms=3, label=label, **style)
+        line, = ax.plot(xx, m, marker="o", ms=3, label=label, color=(colors or {}).get(h))
         ax.fill_between(xx, m - s, m + s, color=line.get_color(), alpha=0.2, lw=0)
         if not all(isinstance(v, (int, float)) for v in xs):
             ax.set_xticks(xx, [str(v) for v in xs], rotation=30, ha="right")
