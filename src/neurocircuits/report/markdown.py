@@ -82,7 +82,7 @@ def write_report(run_dir: str | Path) -> Path:
     lines += [
         f"- status: {status}",
         f"- mode: {'quick' if man.get('quick') else 'full'}; seeds: {man.get('seeds')}",
-        f"- wall time: {man.get('wall_time_s', float('nan')):.1f} s",
+        f"- wall time: {_seconds(man.get('wall_time_s'))}",
         "",
     ]
     for sec in man.get("text", []):
@@ -114,3 +114,11 @@ def write_report(run_dir: str | Path) -> Path:
     out = run_dir / "report.md"
     out.write_text("\n".join(lines))
     return out
+
+
+def _seconds(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "n/a"
+    return "n/a" if f != f else f"{f:.1f} s"
