@@ -396,8 +396,9 @@ class Circuit:
 
         return load_circuit(path)
 
-    def draw(self, labels: bool | None = None, max_edges: int = 2000, title: str | None = None):  # noqa: ANN201
-        """The wiring view as a :class:`neurocircuits.diagrams.Diagram` (``.svg()``, ``.save(path)``)."""
+    def draw(self, labels: bool | None = None, max_edges: int = 2000, title: str | None = None) -> Any:
+        """The wiring view, a :class:`neurocircuits.diagrams.Diagram` (``.svg()``, ``.save(path)``); see
+        :func:`neurocircuits.diagrams.draw_circuit`."""
         from neurocircuits.diagrams.circuit_view import draw_circuit
 
         return draw_circuit(self, labels=labels, max_edges=max_edges, title=title)

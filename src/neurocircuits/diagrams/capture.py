@@ -113,7 +113,7 @@ class _Capture:
             args = self.const_value(tuple(a.args))
             kwargs = {k: self.const_value(v) for k, v in a.kwargs.items()}
             with torch.no_grad():
-                self.const_cache[a.name] = a.target(*args, **kwargs)
+                self.const_cache[a.name] = a.target(*args, **kwargs)  # type: ignore[operator]
         return self.const_cache[a.name]
 
     def emit(self, kind: str, label: str, domain: Sequence[TensorType], codomain: Sequence[TensorType],
@@ -288,12 +288,13 @@ def _learned_matrix(cap: _Capture, n: Any, x: Any, w: Any, b: Any, pos: int, tra
         return
     if left:   # y = W @ x on axis -2 of x
         out_size = wv.shape[-2]
-        call = lambda a, m=wv: torch.matmul(m, a)  # noqa: E731
+        def call(a: torch.Tensor, m: torch.Tensor = wv, bb: Any = None, tr: bool = False) -> torch.Tensor:
+            return torch.matmul(m, a)
         mode = "narrow"
     else:
         out_size = wv.shape[0] if transposed else wv.shape[-1]
-        call = (lambda a, m=wv, bb=bv: F.linear(a, m, bb)) if transposed else (
-            lambda a, m=wv, bb=bv: torch.matmul(a, m) + (0 if bb is None else bb))
+        def call(a: torch.Tensor, m: torch.Tensor = wv, bb: Any = bv, tr: bool = transposed) -> torch.Tensor:
+            return F.linear(a, m, bb) if tr else torch.matmul(a, m) + (0 if bb is None else bb)
         mode = "vmap"
     new = cap.new_axis(out_size)
     t_out = TensorType(n.name, _replace(xa, pos, new))
@@ -524,8 +525,8 @@ def _regroup(cap: _Capture, xa: tuple[Axis, ...], tgt: list[int]) -> tuple[tuple
             if len(srcs) == 1:
                 out[j] = srcs[0]
                 continue
-            par = [cap.split_of.get(a.id) for a in srcs]
-            if all(p is not None for p in par) and len({p[0].id for p in par}) == 1 and \
+            par = [cap.split_of[a.id] for a in srcs if a.id in cap.split_of]
+            if len(par) == len(srcs) and len({p[0].id for p in par}) == 1 and \
                     [p[1] for p in par] == list(range(len(par))) and par[0][0].size == tgt[j]:
                 out[j] = par[0][0]
             else:
@@ -810,10 +811,10 @@ def _matmul(cap: _Capture, n: Any) -> None:
         ba, bb = batch[nbatch - (na - 2):], batch[nbatch - (nb - 2):]
         # size-1 batch dims broadcast: give them their own letters
         eq = f"{ba}{i}{j},{bb}{j}{l2}->{batch}{i}{l2}"
-        sa, sb = cap.ax(a), cap.ax(b)
+        ax_a, ax_b = cap.ax(a), cap.ax(b)
         out_shape = cap.shape(n)
-        if any(x.size == 1 and out_shape[len(out_shape) - 2 - (na - 2) + q] != 1 for q, x in enumerate(sa[:na - 2])) or \
-           any(x.size == 1 and out_shape[len(out_shape) - 2 - (nb - 2) + q] != 1 for q, x in enumerate(sb[:nb - 2])):
+        if any(x.size == 1 and out_shape[len(out_shape) - 2 - (na - 2) + q] != 1 for q, x in enumerate(ax_a[:na - 2])) or \
+           any(x.size == 1 and out_shape[len(out_shape) - 2 - (nb - 2) + q] != 1 for q, x in enumerate(ax_b[:nb - 2])):
             _custom(cap, n, label="matmul")
             return
     _einsum_op(cap, n, [a, b], eq, label="")
@@ -1206,7 +1207,8 @@ def capture(module: torch.nn.Module, inputs: tuple[Any, ...], axes: Any = None, 
         elif spec.kind == InputKind.BUFFER:
             values[name] = sd[spec.target] if spec.target in sd else consts[spec.target]
         elif spec.kind in (InputKind.CONSTANT_TENSOR, InputKind.CUSTOM_OBJ, InputKind.TOKEN):
-            values[name] = consts.get(spec.target) if spec.target else None
+            if spec.target and spec.target in consts:
+                values[name] = consts[spec.target]
     cap = _Capture(ep, size_symbols, values, params, targets=targets, index_set=index_set)
     ins: list[TensorType] = []
     nodes = {n.name: n for n in ep.graph.nodes}
@@ -1244,11 +1246,11 @@ def capture(module: torch.nn.Module, inputs: tuple[Any, ...], axes: Any = None, 
                 name = "contiguous"    # a no-op conversion: an alias
             else:
                 cap.node = node
-                t = cap.tensor(node.args[0])
+                t_src = cap.tensor(node.args[0])
                 label = str(getattr(out_val, "dtype", "")).replace("torch.", "")
-                cap.emit("elementwise", label, [t], [TensorType(node.name, t.axes)],
-                         broadcast=tuple(a.id for a in t.axes))
-                cap.set(node, t.axes)
+                cap.emit("elementwise", label, [t_src], [TensorType(node.name, t_src.axes)],
+                         broadcast=tuple(a.id for a in t_src.axes))
+                cap.set(node, t_src.axes)
                 continue
         if name in ALIASES and cap.is_data(node.args[0]):
             src = node.args[0]

@@ -173,7 +173,7 @@ def check_broadcasts(d: Diagram, env: dict[str, Any] | None = None, report: Chec
                 continue
             report.n_broadcasts += 1
             try:
-                ok = _one_broadcast(op, xs, ref, ax, out_pos)
+                ok = _one_broadcast(op, [x for x in xs if isinstance(x, torch.Tensor)], ref, ax, out_pos)
             except Exception as err:  # noqa: BLE001 - any failure of the claim is a failure
                 ok = False
                 report.failures.append(f"{op.id} {op.label}: vmap over axis {ax} raised {type(err).__name__}: {err}")
@@ -201,7 +201,8 @@ def _one_broadcast(op: Any, xs: list[torch.Tensor], ref: torch.Tensor, ax: int, 
             if not _close(y, ref.narrow(out_pos, i, 1)):
                 return False
         return True
-    args, in_dims = [], []
+    args: list[torch.Tensor] = []
+    in_dims: list[int | None] = []
     for x, p in zip(xs, pos):
         if p is None:
             args.append(x)

@@ -123,9 +123,9 @@ def _wiring_scene(d: CircuitDiagram) -> Scene:
     for k, cl in enumerate(classes):
         colour = CLASS_COLOURS[k % len(CLASS_COLOURS)]
         x = left + 40 + k * col_w
-        members = np.flatnonzero(c.cell_class == cl)
-        scene.add("text", x=x, y=top, s=f"{cl} ({members.size})", size=11, anchor="middle", weight="bold", fill=colour)
-        for i in members:
+        idx = np.flatnonzero(c.cell_class == cl)
+        scene.add("text", x=x, y=top, s=f"{cl} ({idx.size})", size=11, anchor="middle", weight="bold", fill=colour)
+        for i in idx:
             s = int(c.sign[i])
             scene.add("circle", cx=pos[i][0], cy=pos[i][1], r=4.5 if d.labels else 2.8, fill=colour,
                       stroke="#c0392b" if s > 0 else "#2e5fa8" if s < 0 else "#ffffff", width=1.4)

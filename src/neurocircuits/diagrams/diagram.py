@@ -159,12 +159,12 @@ def fuse_wirings(ops: list[Op], keep: set[str]) -> list[Op]:
     out: list[Op] = []
     last_of: dict[str, int] = {}   # tensor name -> index in ``out`` of the wiring producing it
     for op in ops:
-        src = op.domain[0].name if len(op.domain) == 1 else None
-        k = last_of.get(src) if src is not None else None
+        src = op.domain[0].name if len(op.domain) == 1 else ""
+        k = last_of.get(src) if src else None
         if (op.kind == "reshape" and len(op.domain) == 1 and len(op.codomain) == 1 and k is not None
                 and uses.get(src, 0) == 1 and src not in keep):
             prev = out[k]
-            nxt = {}
+            nxt: dict[int, list[tuple[int, int]]] = {}
             for (_, j), dst in op.wiring:
                 nxt.setdefault(j, []).append(dst)
             pairs = tuple(dict.fromkeys((a, d) for a, (_, j) in prev.wiring for d in nxt.get(j, [])))

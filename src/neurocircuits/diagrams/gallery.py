@@ -84,6 +84,9 @@ class EIMaskedLinear(nn.Module):
         self.register_buffer("sign", torch.cat([torch.ones(n_e), -torch.ones(n_in - n_e)])[None, :].expand(
             n_out, n_in).contiguous())
 
+    mask: torch.Tensor
+    sign: torch.Tensor
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
         return F.linear(x, F.softplus(self.w_raw) * self.mask * self.sign, self.bias)
 
@@ -96,17 +99,18 @@ class RateRNNStep(nn.Module):
     diagram shows one step with a "scan over t̄" annotation instead.
     """
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: Any) -> None:   # a neurocircuits.models.rnn.RateRNN
         super().__init__()
         self.net = net
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: D102
         from neurocircuits.models.rnn import ACTIVATIONS
 
-        w = self.net.weights()
+        net: Any = self.net
+        w = net.weights()
         pre = F.linear(x, w["W_in"], w.get("b_hh")) + F.linear(h, w["W_hh"])
-        a = self.net.alpha
-        h_new = ACTIVATIONS[self.net.activation](pre if a == 1.0 else (1 - a) * h + a * pre)
+        a = float(net.alpha)
+        h_new = ACTIVATIONS[net.activation](pre if a == 1.0 else (1 - a) * h + a * pre)
         return F.linear(h_new, w["W_out"], w.get("b_out")), h_new
 
 
@@ -210,7 +214,7 @@ def render_gallery(out_dir: str | Path, names: Sequence[str] | None = None, png:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in names or list(GALLERY):
         try:
             d = build(name)

@@ -198,8 +198,8 @@ def layout(d: Any) -> Scene:  # noqa: C901 - one pass over the columns
     # --- data columns -------------------------------------------------------------------------
     for c in range(n_layers + 1):
         x0, x1 = xs_data[c], xs_data[c] + dw[c]
-        col = sorted(ys[c].items(), key=lambda kv: kv[1])
-        for j, (name, ty) in enumerate(col):
+        entries = sorted(ys[c].items(), key=lambda kv: kv[1])
+        for j, (name, ty) in enumerate(entries):
             t = tensors[name]
             for i, a in enumerate(t.axes):
                 scene.add("line", x1=x0, y1=wire_y(ty, i), x2=x1, y2=wire_y(ty, i), stroke=scene.colour(a), width=1.6)
@@ -212,9 +212,9 @@ def layout(d: Any) -> Scene:  # noqa: C901 - one pass over the columns
                 cap_s = d.captions.get(name, name)
                 scene.add("text", x=x1 - 2, y=ty - 1, s=cap_s, size=8.5, anchor="end", fill="#555555",
                           style="italic")
-            if j + 1 < len(col):
-                nxt = col[j + 1][1]
-                ym = min(ty + t_height(t) - 2, (ty + t_height(t) + nxt) / 2)   # clear of the next labels
+            if j + 1 < len(entries):
+                nxt_y = entries[j + 1][1]
+                ym = min(ty + t_height(t) - 2, (ty + t_height(t) + nxt_y) / 2)   # clear of the next labels
                 scene.add("line", x1=x0, y1=ym, x2=x1, y2=ym, stroke="#888888", width=0.8, dash="4,3")
             n_use = len([k for k in consumers.get(name, []) if layer[k] == c + 1]) + (1 if last[name] > c + 1 else 0)
             if n_use > 1 and t.axes:
@@ -388,8 +388,8 @@ def _draw_box(scene: Scene, op: Op, in_y: list[float], out_y: list[float], gx0: 
     body_h = h - _extra_h(op)
     if op.kind == "softmax" and op.axis is not None:
         t_in = op.domain[0]
-        i = t_in.position(op.axis)
-        yw = wire_y(in_y[0], i if i is not None else 0)
+        sm_pos = t_in.position(op.axis)
+        yw = wire_y(in_y[0], sm_pos if sm_pos is not None else 0)
         scene.add("polygon", points=f"{cx - 8:.1f},{yw - 8:.1f} {cx + 8:.1f},{yw:.1f} {cx - 8:.1f},{yw + 8:.1f}",
                   fill=FILL["softmax"], stroke=STROKE["softmax"], width=1.2)
         scene.add("text", x=cx, y=yw - 10, s=op.label, size=8, anchor="middle", fill=STROKE["softmax"])

@@ -67,6 +67,15 @@ def to_svg(scene: Any) -> str:
     return "\n".join(out) + "\n"
 
 
+def _getter(el: ET.Element) -> Any:
+    def get(key: str) -> str:
+        v = el.get(key)
+        if v is None:
+            raise ValueError(f"<{el.tag}> lacks the attribute {key!r}")
+        return v
+    return get
+
+
 def _colour(c: str | None) -> Any:
     return "none" if c in (None, "none") else c
 
@@ -105,6 +114,7 @@ def svg_to_png(svg: str, path: str | Path, dpi: int = 110) -> Path:
     z = 0
     for el in root:
         tag = el.tag.split("}")[-1]
+        get = _getter(el)
         z += 1
         sw = float(el.get("stroke-width", 1)) * pt
         stroke = _colour(el.get("stroke"))
@@ -112,10 +122,10 @@ def svg_to_png(svg: str, path: str | Path, dpi: int = 110) -> Path:
         dash = el.get("stroke-dasharray")
         ls = (0, tuple(float(v) / max(sw, 0.5) for v in dash.split(","))) if dash else "solid"
         if tag == "line":
-            ax.plot([float(el.get("x1")), float(el.get("x2"))], [float(el.get("y1")), float(el.get("y2"))],
+            ax.plot([float(get("x1")), float(get("x2"))], [float(get("y1")), float(get("y2"))],
                     color=stroke, lw=sw, linestyle=ls, zorder=z, solid_capstyle="butt")
         elif tag == "path":
-            tok = el.get("d").replace(",", " ").split()
+            tok = get("d").replace(",", " ").split()
             verts, codes, i = [], [], 0
             while i < len(tok):
                 if tok[i] == "M":
@@ -131,8 +141,8 @@ def svg_to_png(svg: str, path: str | Path, dpi: int = 110) -> Path:
                     raise ValueError(f"unsupported path command {tok[i]!r}")
             ax.add_patch(PathPatch(MPath(verts, codes), fill=False, edgecolor=stroke, lw=sw, linestyle=ls, zorder=z))
         elif tag == "rect":
-            x, y = float(el.get("x")), float(el.get("y"))
-            rw, rh = float(el.get("width")), float(el.get("height"))
+            x, y = float(get("x")), float(get("y"))
+            rw, rh = float(get("width")), float(get("height"))
             rx = float(el.get("rx", 0))
             kw = dict(facecolor=fill, edgecolor=stroke if stroke != "none" else "none", lw=sw, linestyle=ls, zorder=z,
                       fill=fill != "none")
@@ -142,16 +152,16 @@ def svg_to_png(svg: str, path: str | Path, dpi: int = 110) -> Path:
             else:
                 ax.add_patch(Rectangle((x, y), rw, rh, **kw))
         elif tag == "polygon":
-            pts = [tuple(map(float, p.split(","))) for p in el.get("points").split()]
+            pts = [tuple(map(float, p.split(","))) for p in get("points").split()]
             ax.add_patch(Polygon(pts, closed=True, facecolor=fill, edgecolor=stroke, lw=sw, zorder=z,
                                  fill=fill != "none"))
         elif tag == "circle":
-            ax.add_patch(Circle((float(el.get("cx")), float(el.get("cy"))), float(el.get("r")), facecolor=fill,
+            ax.add_patch(Circle((float(get("cx")), float(get("cy"))), float(get("r")), facecolor=fill,
                                 edgecolor=stroke, lw=sw, zorder=z, fill=fill != "none"))
         elif tag == "text":
             anchor = {"start": "left", "middle": "center", "end": "right"}[el.get("text-anchor", "start")]
             fam = "monospace" if "Mono" in (el.get("font-family") or "") else "DejaVu Sans"
-            ax.text(float(el.get("x")), float(el.get("y")), _mathtext(el.text or ""), fontsize=float(el.get("font-size", 11)) * pt,
+            ax.text(float(get("x")), float(get("y")), _mathtext(el.text or ""), fontsize=float(el.get("font-size", 11)) * pt,
                     ha=anchor, va="baseline", color=_colour(el.get("fill")) or "#000000",
                     fontweight=el.get("font-weight", "normal"), fontstyle=el.get("font-style", "normal"),
                     family=fam, zorder=z)
