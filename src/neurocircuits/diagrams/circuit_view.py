@@ -71,7 +71,7 @@ def _wiring_scene(d: CircuitDiagram) -> Scene:
     c = d.circuit
     scene = Scene()
     classes = _classes(c)
-    col_w, row_h, top, left = 150.0, 15.0 if d.labels else 7.0, 60.0, 30.0
+    col_w, row_h, top, left = 170.0, 15.0 if d.labels else 7.0, 60.0, 30.0
     pos = np.zeros((c.n_neurons, 2))
     tallest = 1
     for k, cl in enumerate(classes):
@@ -99,9 +99,12 @@ def _wiring_scene(d: CircuitDiagram) -> Scene:
         else:
             bend = 18.0 + 0.08 * abs(y1 - y0) if abs(x1 - x0) < 1 else 0.12 * math.hypot(x1 - x0, y1 - y0)
             mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-            nx, ny = -(y1 - y0), (x1 - x0)
-            norm = math.hypot(nx, ny) or 1.0
-            cx, cy = mx + bend * nx / norm, my + bend * ny / norm
+            if abs(x1 - x0) < 1:   # within a class: bulge away from the neuron names
+                cx, cy = mx + (bend if x0 < left + 40 + 1 and len(classes) > 1 else -bend), my
+            else:
+                nx, ny = -(y1 - y0), (x1 - x0)
+                norm = math.hypot(nx, ny) or 1.0
+                cx, cy = mx + bend * nx / norm, my + bend * ny / norm
             path = (f"M {x0:.1f} {y0:.1f} C {cx:.1f} {cy:.1f} {cx:.1f} {cy:.1f} {x1:.1f} {y1:.1f}")
         scene.add("path", d=path, stroke=_blend(colour, op), width=0.6 + 1.4 * op, cls="chem")
         # end marker: arrow (excitatory) / bar (inhibitory) / dot (unknown), just before the target
@@ -129,9 +132,10 @@ def _wiring_scene(d: CircuitDiagram) -> Scene:
             s = int(c.sign[i])
             scene.add("circle", cx=pos[i][0], cy=pos[i][1], r=4.5 if d.labels else 2.8, fill=colour,
                       stroke="#c0392b" if s > 0 else "#2e5fa8" if s < 0 else "#ffffff", width=1.4)
-            if d.labels:
-                scene.add("text", x=pos[i][0] + 8, y=pos[i][1] + 3.5, s=c.names[i], size=8, anchor="start",
-                          fill="#222222")
+            if d.labels:   # outside the edges: left of the first column, right of the others
+                first = k == 0 and len(classes) > 1
+                scene.add("text", x=pos[i][0] + (-8 if first else 8), y=pos[i][1] + 3.5, s=c.names[i], size=8,
+                          anchor="end" if first else "start", fill="#222222")
     ly = height - 30
     items = [(EXC, "excitatory chemical (+)"), (INH, "inhibitory chemical (−)"), (GAP_C, "electrical (gap junction)")]
     x = left

@@ -155,7 +155,9 @@ def _worm_wiring() -> Any:
     from neurocircuits.circuit import Circuit
 
     c = Circuit.from_connectome("varshney2011")
-    keep = [n for n in c.names if n.startswith(("AVA", "AVB", "AVD", "AVE", "PVC", "DA", "DB", "VA", "VB"))][:30]
+    keep = [n for n in c.names if n in ("AVAL", "AVAR", "AVBL", "AVBR", "AVDL", "AVDR", "PVCL", "PVCR")]
+    for prefix in ("DA", "DB", "DD", "VA", "VB", "VD"):   # the first four of each motor class
+        keep += sorted((n for n in c.names if n.startswith(prefix) and n[2:].isdigit()), key=lambda n: int(n[2:]))[:4]
     return c.subset(names=keep)
 
 
@@ -184,7 +186,7 @@ GALLERY: dict[str, Entry] = {
     "rate-rnn-step": Entry("Rate RNN, one step (connectome mask + Dale signs)", _rate_rnn,
                            "models.rnn.RateRNN.from_circuit(random_dale(12), constrain='mask+dale')"),
     "worm-wiring": Entry("C. elegans locomotion circuit (wiring view)", _worm_wiring,
-                         "Varshney 2011, 30 locomotion neurons"),
+                         "Varshney 2011: command interneurons and the first motor neurons of each class"),
 }
 
 
