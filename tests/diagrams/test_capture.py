@@ -174,3 +174,20 @@ def test_a_module_with_a_diagram_label_is_one_labelled_box():
     d = diagram(net, torch.randn(2, 6, 3), axes="b t n", index="b t")
     assert [(op.kind, op.label) for op in d.ops] == [("learned-linear", "L"), ("custom", "z⁻²"), ("elementwise", "tanh")]
     assert d.ops[1].codomain[0].shape == (2, 6, 3)
+
+
+def test_einsum_with_a_weight_is_a_learned_map():
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.randn(4, 6))
+
+        def forward(self, x):
+            return torch.einsum("bti,ij->btj", x, self.w)
+
+    d = diagram(M(), torch.randn(2, 3, 4), axes="b t m", index="b t")
+    op = d.ops[0]
+    b, t, _ = d.inputs[0].axes
+    assert (op.kind, op.learned, op.superscript) == ("learned-linear", True, "w")
+    assert set(op.broadcast) == {b.id, t.id} and d.outputs[0].shape == (2, 3, 6)
+    assert check_all(d).ok

@@ -217,8 +217,8 @@ class _Capture:
             a, b = (self.const_value(x) for x in w.args[:2])
             if a.ndim == 2 and b.ndim == 2 and a.shape[1] < min(a.shape[0], b.shape[1]):
                 info["low_rank"] = (a.detach(), b.detach())
-        if not info["learned"] and w.op != "placeholder" or (w.op == "placeholder" and not info["learned"]):
-            info["notes"].append("fixed (not learned)") if not info["notes"] else None
+        if not info["learned"] and not info["notes"]:
+            info["notes"].append("fixed (not learned)")
         return info
 
 
@@ -358,7 +358,6 @@ def _binary(cap: _Capture, n: Any) -> None:
     name = _name(n.target)
     args = list(n.args)
     if name == "where":
-        data = [a for a in args if cap.is_data(a)]
         _custom(cap, n, label="where")
         return
     a, b = args[0], args[1] if len(args) > 1 else n.kwargs.get("other")
@@ -763,12 +762,41 @@ def _einsum_op(cap: _Capture, n: Any, operands: list[Any], eq: str, label: str =
 
 def _einsum(cap: _Capture, n: Any) -> None:
     eq, ops = n.args[0], list(n.args[1])
-    if "..." in eq or not all(cap.is_data(o) for o in ops):
-        if "..." not in eq and len(ops) == 2 and sum(cap.is_data(o) for o in ops) == 1:
-            pass
+    if "..." in eq:
         _custom(cap, n, label="einsum")
         return
-    _einsum_op(cap, n, ops, eq)
+    if all(cap.is_data(o) for o in ops):
+        _einsum_op(cap, n, ops, eq)
+        return
+    _einsum_with_weights(cap, n, ops, eq.replace(" ", ""))
+
+
+def _einsum_with_weights(cap: _Capture, n: Any, ops: list[Any], eq: str) -> None:
+    """An einsum with constant operands (weights): a linear map drawn as **L**, the string as a note."""
+    lhs, rhs = eq.split("->")
+    specs = lhs.split(",")
+    data = [i for i, o in enumerate(ops) if cap.is_data(o)]
+    consts = {i: cap.const_value(o) for i, o in enumerate(ops) if i not in data}
+    ts = [cap.tensor(ops[i]) for i in data]
+    letter_axis: dict[str, Axis] = {}
+    for i, t in zip(data, ts):
+        for ch, a in zip(specs[i], t.axes):
+            letter_axis.setdefault(ch, a)
+    out_shape = cap.shape(n)
+    out = tuple(letter_axis[ch] if ch in letter_axis else cap.new_axis(out_shape[k]) for k, ch in enumerate(rhs))
+    const_letters = {ch for i in consts for ch in specs[i]}
+    bc = tuple(letter_axis[ch].id for ch in rhs if ch in letter_axis and ch not in const_letters)
+    learned = any(cap.analyse_weight(ops[i])["learned"] for i in consts)
+    notes = tuple(dict.fromkeys(x for i in consts for x in cap.analyse_weight(ops[i])["notes"]))
+
+    def call(*xs: torch.Tensor) -> torch.Tensor:
+        it = iter(xs)
+        return torch.einsum(eq, *[consts[i] if i in consts else next(it) for i in range(len(ops))])
+
+    cap.emit("learned-linear", "L", ts, [TensorType(n.name, out)], broadcast=bc, learned=learned,
+             notes=(f"einsum {eq}",) + notes, call=call, call_mode="narrow",
+             superscript=_param_superscript(cap, ops[next(iter(consts))]) if len(consts) == 1 else "")
+    cap.set(n, out)
 
 
 def _matmul(cap: _Capture, n: Any) -> None:
@@ -1041,7 +1069,6 @@ def _rnn(cap: _Capture, n: Any) -> None:
     name = _name(n.target)
     xa = cap.ax(x)
     vals = n.meta["val"]
-    params = n.args[2] if name == "gru" or name.startswith("rnn") else n.args[2]
     batch_first = bool(n.args[-1]) if isinstance(n.args[-1], bool) else False
     out0 = tuple(int(s) for s in vals[0].shape)
     h_new = cap.new_axis(out0[-1])
@@ -1055,7 +1082,6 @@ def _rnn(cap: _Capture, n: Any) -> None:
     t = cap.tensor(x)
     tos = [TensorType(f"{n.name}.{i}", o) for i, o in enumerate(outs)]
     tdim = xa[1] if batch_first else xa[0]
-    del params
     cap.emit("recurrent", name.split(".")[0].upper().replace("_TANH", "").replace("RNN_RELU", "RNN"), [t], tos,
              learned=True, bias=True, notes=(f"scan over {tdim.label}",), axis=tdim.id)
     cap.set(n, outs)
