@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from neurocircuits.errors import UnknownNameError
+from neurocircuits.errors import UnknownNameError, ValidationError
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,12 @@ def build(name: str) -> Any:
     if name not in GALLERY:
         raise UnknownNameError("gallery item", name, GALLERY)
     entry = GALLERY[name]
-    obj = entry.build()
+    try:
+        obj = entry.build()
+    except ModuleNotFoundError as err:
+        if not str(err.name or "").startswith("neurocircuits."):
+            raise
+        raise ValidationError(f"gallery item {name!r} needs {err.name}, which this install does not have") from err
     if isinstance(obj, Circuit):
         return obj.draw(title=entry.title)
     module, inputs, kw = obj
@@ -220,8 +225,8 @@ def render_gallery(out_dir: str | Path, names: Sequence[str] | None = None, png:
     for name in names or list(GALLERY):
         try:
             d = build(name)
-        except ModuleNotFoundError as err:   # a model that is not part of this install (yet)
-            if names is not None or not str(err.name or "").startswith("neurocircuits."):
+        except ValidationError as err:   # a model that is not part of this install (yet)
+            if names is not None or not isinstance(err.__cause__, ModuleNotFoundError):
                 raise
             print(f"gallery: skipping {name}: {err}")
             continue
