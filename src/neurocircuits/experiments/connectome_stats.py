@@ -15,7 +15,7 @@ import numpy as np
 from neurocircuits.circuit import DEFAULT_CONNECTOMES, available_connectomes, degree_preserving_shuffle, from_connectome
 from neurocircuits.experiments.context import RunContext
 from neurocircuits.experiments.registry import Experiment, ExperimentConfig
-from neurocircuits.measure.graph import circuit_stats
+from neurocircuits.circuit import circuit_stats
 from neurocircuits.report.plots import bar_mean_spread, new_figure
 from neurocircuits.report.table import ResultTable
 
