@@ -183,3 +183,11 @@ def test_methods_and_stats_share_one_default():
     assert both["spectral_radius"] > 6.0
     assert both["effective_rank"] == pytest.approx(c.effective_rank(kind=None))
     assert both["reciprocity"] == c.reciprocity(kind=None) == 0.5  # a->b, b->a of 4 edges
+
+
+def test_self_gap_junctions_are_counted_once():
+    # a gap junction of a onto itself (stored once) and a pair a <-> b (stored twice)
+    c = Circuit(["a", "b"], pre=[0, 0, 1], post=[0, 1, 0], weight=[3.0, 2.0, 2.0], kind=[1, 1, 1])
+    s = c.stats()
+    assert (s["electrical_pairs"], s["electrical_synapses"]) == (2, 5.0)
+    assert "2 electrical pairs" in repr(c)

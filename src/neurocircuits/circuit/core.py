@@ -185,7 +185,8 @@ class Circuit:
     def __repr__(self) -> str:
         src = self.meta.get("source", "")
         n_chem = int((self.kind == CHEMICAL).sum())
-        n_el = int((self.kind == ELECTRICAL).sum()) // 2
+        el = self.kind == ELECTRICAL
+        n_el = int(el.sum() + (el & (self.pre == self.post)).sum()) // 2
         return (f"Circuit({self.n_neurons} neurons, {n_chem} chemical edges, {n_el} electrical pairs"
                 + (f", source={src!r}" if src else "") + ")")
 

@@ -51,7 +51,7 @@ def spectral_radius(a: Any, method: EigenMethod = "auto") -> float:
     eigenvalues only), or ``"auto"`` (sparse input with more than 2000 rows -> sparse).
 
     Example:
-        >>> spectral_radius(np.array([[0.0, 2.0], [2.0, 0.0]]))
+        >>> round(spectral_radius(np.array([[0.0, 2.0], [2.0, 0.0]])), 12)
         2.0
     """
     if method not in ("auto", "dense", "sparse"):
@@ -130,7 +130,8 @@ def circuit_stats(c: "Circuit", kind: "SynapseKind | None" = "chemical") -> dict
     """Neurons, synapses, E/I fraction, degrees, reciprocity, effective rank, spectral radius.
 
     Synapse numbers are sums of counts (``abs(weight)``); electrical synapses are counted
-    once per pair (they are stored in both directions). The structural statistics
+    once per pair (they are stored in both directions; a neuron's gap junction onto itself
+    is stored once and counted once). The structural statistics
     (degrees, density, reciprocity, effective rank, spectral radius) are those of the
     synapses of ``kind`` (default the signed chemical matrix; ``None``: both kinds), the
     same default as ``Circuit.spectral_radius`` and ``Circuit.effective_rank``.
@@ -143,6 +144,7 @@ def circuit_stats(c: "Circuit", kind: "SynapseKind | None" = "chemical") -> dict
         (6.0, 2.0, 0.0)
     """
     chem, el = c.edge_mask("chemical"), c.edge_mask("electrical")
+    el_self = el & (c.pre == c.post)  # a gap junction of a neuron onto itself is stored once
     indeg, outdeg = c.in_degree(kind), c.out_degree(kind)
     a = c.to_scipy(kind)
     n = c.n_neurons
@@ -151,8 +153,8 @@ def circuit_stats(c: "Circuit", kind: "SynapseKind | None" = "chemical") -> dict
         "neurons": n,
         "chemical_edges": int(chem.sum()),
         "chemical_synapses": float(c.counts[chem].sum()),
-        "electrical_pairs": int(el.sum()) // 2,
-        "electrical_synapses": float(c.counts[el].sum()) / 2,
+        "electrical_pairs": int(el.sum() + el_self.sum()) // 2,
+        "electrical_synapses": float(c.counts[el].sum() + c.counts[el_self].sum()) / 2,
         "frac_excitatory": c.ei_fraction(),
         "frac_sign_known": float((c.sign != 0).mean()) if n else float("nan"),
         "mean_in_degree": float(indeg.mean()) if n else 0.0,

@@ -8,7 +8,7 @@ and re-exported here; statistics of a whole circuit are
 Example:
     >>> import numpy as np
     >>> from neurocircuits.measure.graph import spectral_radius
-    >>> spectral_radius(np.array([[0.0, 3.0], [3.0, 0.0]]))
+    >>> round(spectral_radius(np.array([[0.0, 3.0], [3.0, 0.0]])), 12)
     3.0
 """
 
