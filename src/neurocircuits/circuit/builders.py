@@ -86,7 +86,8 @@ def geometric(
             idx = np.arange(start, min(start + 1024, n))
             hit[idx - start, idx] = False
             i, j = np.nonzero(hit)
-            pres.append(i + start), posts.append(j)
+            pres.append(i + start)
+            posts.append(j)
         pre, post = np.concatenate(pres), np.concatenate(posts)
     else:
         raise ValidationError(f"unknown rule {rule!r}; use 'radius', 'knn' or 'prob'")
@@ -195,7 +196,9 @@ def from_module(module: nn.Module, *, include_bias: bool = False) -> Circuit:
         classes += [lname] * lin.out_features
         W = lin.weight.detach().cpu().double().numpy()
         o, i = np.nonzero(W)
-        pre.append(i + start_in), post.append(o + start_out), w.append(W[o, i])
+        pre.append(i + start_in)
+        post.append(o + start_out)
+        w.append(W[o, i])
         offsets.append(start_out)
     meta: dict[str, Any] = {"source": "from_module", "module": type(module).__name__,
                             "layers": [n for n, _ in layers]}
@@ -237,7 +240,10 @@ def degree_preserving_shuffle(circuit: Circuit, *, swaps_per_edge: float = 10.0,
         if kind is None or kind == name:
             a, b, wt = (_swap_directed(a, b, wt, swaps_per_edge, rng) if name == "chemical"
                         else _swap_undirected(a, b, wt, swaps_per_edge, rng))
-        pre.append(a), post.append(b), w.append(wt), k.append(np.full(a.shape[0], code, np.int8))
+        pre.append(a)
+        post.append(b)
+        w.append(wt)
+        k.append(np.full(a.shape[0], code, np.int8))
     return Circuit(circuit.names, np.concatenate(pre), np.concatenate(post), np.concatenate(w),
                    np.concatenate(k), cell_class=circuit.cell_class, sign=circuit.sign,
                    transmitter=circuit.transmitter, positions=circuit.positions,

@@ -328,12 +328,16 @@ def from_connectome(
     sign_a = np.array(sign, dtype=np.int8)
     if k_sel in (None, "chemical"):
         i, j = np.nonzero(chem)
-        pre.append(i), post.append(j), kinds.append(np.zeros(i.shape[0], np.int8))
+        pre.append(i)
+        post.append(j)
+        kinds.append(np.zeros(i.shape[0], np.int8))
         s = np.where(sign_a[i] != 0, sign_a[i], 1)
         w.append(chem[i, j] * s)
     if k_sel in (None, "electrical"):
         i, j = np.nonzero(gap)
-        pre.append(i), post.append(j), kinds.append(np.ones(i.shape[0], np.int8))
+        pre.append(i)
+        post.append(j)
+        kinds.append(np.ones(i.shape[0], np.int8))
         w.append(gap[i, j])
     key = next((k for k, v in CONNECTOMES.items() if v[0] == reader), name)
     notes = DATASET_NOTES.get(key, _DEFAULT_NOTES if _GAP in conns else

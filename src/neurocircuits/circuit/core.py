@@ -90,9 +90,9 @@ class Circuit:
         weight: Sequence[float] | np.ndarray | None = None,
         kind: Sequence[str] | Sequence[int] | np.ndarray | None = None,
         *,
-        cell_class: Sequence[str] | None = None,
+        cell_class: Sequence[str] | np.ndarray | None = None,
         sign: Sequence[int] | np.ndarray | None = None,
-        transmitter: Sequence[str] | None = None,
+        transmitter: Sequence[str] | np.ndarray | None = None,
         positions: np.ndarray | Sequence[Sequence[float]] | None = None,
         length: Sequence[float] | np.ndarray | None = None,
         meta: dict[str, Any] | None = None,
@@ -210,7 +210,7 @@ class Circuit:
         return np.abs(self.weight)
 
     @overload
-    def index(self, names: str) -> int: ...
+    def index(self, names: str) -> int: ...  # type: ignore[overload-overlap]
 
     @overload
     def index(self, names: Iterable[str]) -> np.ndarray: ...
@@ -294,7 +294,7 @@ class Circuit:
         m = self.edge_mask(kind)
         return torch.from_numpy(np.stack([self.pre[m], self.post[m]]))
 
-    def to_networkx(self):
+    def to_networkx(self) -> Any:
         """A ``networkx.MultiDiGraph``; edge keys are the synapse kinds.
 
         Node attributes: ``cell_class``, ``sign``, ``transmitter`` and ``position``;
@@ -317,7 +317,7 @@ class Circuit:
         return g
 
     @classmethod
-    def from_networkx(cls, g, meta: dict[str, Any] | None = None) -> "Circuit":
+    def from_networkx(cls, g: Any, meta: dict[str, Any] | None = None) -> "Circuit":
         """Inverse of :meth:`to_networkx` (also accepts a DiGraph: every edge chemical)."""
         names = [str(n) for n in g.nodes]
         idx = {n: i for i, n in enumerate(g.nodes)}
@@ -325,7 +325,9 @@ class Circuit:
         multi = g.is_multigraph()
         edges = g.edges(keys=True, data=True) if multi else ((a, b, "chemical", d) for a, b, d in g.edges(data=True))
         for a, b, key, d in edges:
-            pre.append(idx[a]), post.append(idx[b]), w.append(d.get("weight", 1.0))
+            pre.append(idx[a])
+            post.append(idx[b])
+            w.append(d.get("weight", 1.0))
             k.append(key if key in KINDS else "chemical")
             ln.append(d.get("length"))
         nd = g.nodes
@@ -561,7 +563,7 @@ def as_positions(positions: Any, n: int) -> np.ndarray | None:
     return pos
 
 
-def _per_neuron(name: str, values: Sequence[Any] | None, n: int, default: Any, typ: type) -> np.ndarray:
+def _per_neuron(name: str, values: Sequence[Any] | np.ndarray | None, n: int, default: Any, typ: type) -> np.ndarray:
     if isinstance(values, (str, bytes)) or (values is not None and not isinstance(values, Iterable)):
         raise ValidationError(f"{name} must be a sequence with one entry per neuron, got {values!r}")
     if values is None:

@@ -93,11 +93,11 @@ def save_circuit(circuit: Circuit, path: str | Path, *, overwrite: bool = False)
             g.create_dataset("sign", data=circuit.sign)
             if circuit.positions is not None:
                 g.create_dataset("positions", data=circuit.positions)
-            e = f.create_group("edges")
+            edg = f.create_group("edges")
             for key in ("pre", "post", "weight", "kind"):
-                e.create_dataset(key, data=getattr(circuit, key))
+                edg.create_dataset(key, data=getattr(circuit, key))
             if circuit.length is not None:
-                e.create_dataset("length", data=circuit.length)
+                edg.create_dataset("length", data=circuit.length)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -141,14 +141,14 @@ def load_circuit(path: str | Path) -> Circuit:
         if not isinstance(meta, dict):
             raise CorruptDataError(f"{path}: the root attribute 'meta' is not a JSON object")
         try:
-            n, e = f["neurons"], f["edges"]
-            strs = {k: [s.decode() if isinstance(s, bytes) else s for s in n[k][()]]
+            nrn, edg = f["neurons"], f["edges"]
+            strs = {k: [s.decode() if isinstance(s, bytes) else s for s in nrn[k][()]]
                     for k in ("names", "cell_class", "transmitter")}
             return Circuit(
-                strs["names"], e["pre"][()], e["post"][()], e["weight"][()], e["kind"][()],
-                cell_class=strs["cell_class"], transmitter=strs["transmitter"], sign=n["sign"][()],
-                positions=n["positions"][()] if "positions" in n else None,
-                length=e["length"][()] if "length" in e else None,
+                strs["names"], edg["pre"][()], edg["post"][()], edg["weight"][()], edg["kind"][()],
+                cell_class=strs["cell_class"], transmitter=strs["transmitter"], sign=nrn["sign"][()],
+                positions=nrn["positions"][()] if "positions" in nrn else None,
+                length=edg["length"][()] if "length" in edg else None,
                 meta=meta,
             )
         except KeyError as err:

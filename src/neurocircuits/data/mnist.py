@@ -105,14 +105,18 @@ def _from_pickle(data: bytes, where: str) -> MNISTSplits:
         raise CorruptDataError(f"{where} is not a readable gzipped MNIST pickle: {e}") from e
     if not (isinstance(splits, (tuple, list)) and len(splits) == 3):
         raise CorruptDataError(f"{where} does not hold the (train, val, test) triple of MNIST")
-    out = []
+    out: list[torch.Tensor] = []
     for (x, y), n in zip(splits, (50000, 10000, 10000)):
         x, y = np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.int64)
         if x.shape != (n, 784) or y.shape != (n,):
             raise CorruptDataError(f"{where}: expected ({n}, 784) images and ({n},) labels, "
                                    f"got {x.shape} and {y.shape}")
         out += [torch.from_numpy(x), torch.from_numpy(y)]
-    return MNISTSplits(*out, source=where)
+    return _splits(out, where)
+
+
+def _splits(t: list[torch.Tensor], source: str) -> MNISTSplits:
+    return MNISTSplits(t[0], t[1], t[2], t[3], t[4], t[5], source=source)
 
 
 def _from_npz(file: Path) -> MNISTSplits:
@@ -124,7 +128,7 @@ def _from_npz(file: Path) -> MNISTSplits:
             arrs = {k: z[k] for k in _KEYS}
     except (OSError, ValueError) as e:
         raise CorruptDataError(f"{file} is not a readable .npz file: {e}") from e
-    out = []
+    out: list[torch.Tensor] = []
     for split in ("train", "val", "test"):
         x, y = arrs[f"{split}_x"], arrs[f"{split}_y"]
         if x.ndim != 2 or x.shape[1] != 784 or y.shape != (x.shape[0],):
@@ -134,7 +138,7 @@ def _from_npz(file: Path) -> MNISTSplits:
             raise CorruptDataError(f"{file}: images must be numbers and labels integers")
         xf = x.astype(np.float32) / (255.0 if x.dtype == np.uint8 else 1.0)
         out += [torch.from_numpy(np.ascontiguousarray(xf)), torch.from_numpy(y.astype(np.int64))]
-    return MNISTSplits(*out, source=str(file))
+    return _splits(out, str(file))
 
 
 def _read_file(file: Path, sha256: str) -> MNISTSplits:
