@@ -11,8 +11,6 @@ import os
 
 import pytest
 
-pytest_plugins = ["pytester"]
-
 # keep test runs predictable on small CI machines
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
