@@ -47,6 +47,10 @@ def test_subset_by_names_and_classes():
         c.subset(["a", "zz"])
     with pytest.raises(UnknownNameError, match="cell class"):
         c.subset(classes=["glia"])
+    with pytest.raises(ValidationError, match="wrap a single name in a list"):
+        c.subset("ab")  # not the neurons 'a' and 'b'
+    with pytest.raises(ValidationError, match="wrap a single name in a list"):
+        c.subset(classes="motor")
 
 
 def test_degrees_and_ei_fraction():

@@ -348,6 +348,8 @@ class Circuit:
         ``kind`` keeps only one synapse kind. Unknown names or classes raise an error.
         """
         keep = np.ones(self.n_neurons, bool)
+        if isinstance(names, str) or isinstance(classes, str):
+            raise ValidationError("subset takes lists: names=[...] and classes=[...]; wrap a single name in a list")
         if names is not None:
             idx = self.index(list(names))
             sel = np.zeros(self.n_neurons, bool)

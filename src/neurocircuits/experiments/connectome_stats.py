@@ -137,8 +137,7 @@ def _plots(ctx: RunContext, circuits: dict, null: ResultTable, cfg: ConnectomeSt
         cb = fig.colorbar(im, ax=list(ax[0]), shrink=0.85, pad=0.01)
         labels = ["1", "2-3", "4-10", "11-30", f"31-{int(vmax)}"]
         mids = [(lo + hi) / 2 for lo, hi in zip(edges[:-1], edges[1:])]
-        cb.set_ticks([m for i, m in enumerate(mids) if i != len(pos_edges) - 1],
-                     labels=[f"-{t}" for t in labels[::-1]] + labels)
+        cb.set_ticks(mids, labels=[f"-{t}" for t in labels[::-1]] + ["0 (none)"] + labels)
         cb.ax.tick_params(labelsize=7)
         cb.set_label("signed synapse count A[pre, post]\n(> 0: excitatory or unknown-sign pre, < 0: inhibitory pre)",
                      fontsize=8)
