@@ -451,6 +451,13 @@ class Circuit:
 
         return load_circuit(path)
 
+    def draw(self, labels: bool | None = None, max_edges: int = 2000, title: str | None = None) -> Any:
+        """The wiring view, a :class:`neurocircuits.diagrams.Diagram` (``.svg()``, ``.save(path)``); see
+        :func:`neurocircuits.diagrams.draw_circuit`."""
+        from neurocircuits.diagrams.circuit_view import draw_circuit
+
+        return draw_circuit(self, labels=labels, max_edges=max_edges, title=title)
+
     # --- builders (see neurocircuits.circuit.builders) ----------------------------------------
     @classmethod
     def from_connectome(cls, name: str, **kw: Any) -> "Circuit":
