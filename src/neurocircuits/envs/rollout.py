@@ -72,8 +72,8 @@ def evaluate(policy: Any, env: Any, episodes: int = 5, seed: int = 0, determinis
         record: optional ``record(episode, step, env)`` called after every step (rendering).
 
     Example:
-        >>> from neurocircuits.envs import swimmer, ZeroPolicy           # doctest: +SKIP
-        >>> evaluate(ZeroPolicy(5), swimmer(5), episodes=1)               # doctest: +SKIP
+        >>> from neurocircuits.envs import swimmer, ZeroPolicy
+        >>> evaluate(ZeroPolicy(5), swimmer(5), episodes=1)
         [0.0]
     """
     envs = list(env) if isinstance(env, Sequence) else [env]
@@ -129,7 +129,7 @@ def make_vec_env(n_envs: int = 8, n_joints: int = 5, task: str = "swim", seed: i
         raise ValidationError(f"n_envs and processes must be >= 1, got {n_envs}, {processes}")
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-    fns = [_EnvFactory(n_joints, task, seed + i) for i in range(n_envs)]
+    fns: list[Callable[[], Any]] = [_EnvFactory(n_joints, task, seed + i) for i in range(n_envs)]
     if processes > 1:
         return SubprocVecEnv(fns, start_method="forkserver")
     return DummyVecEnv(fns)

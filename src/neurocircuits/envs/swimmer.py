@@ -16,9 +16,9 @@ Both run 1000 control steps of 0.03 s (30 s) and, by default, append a time feat
 goes linearly from -1 at reset to +1 after the last step (as Tonic's ``TimeFeature``).
 
 Example:
-    >>> env = swimmer(5, task="swim", seed=0)          # doctest: +SKIP
-    >>> obs, info = env.reset(seed=0)                  # doctest: +SKIP
-    >>> obs.shape                                      # doctest: +SKIP
+    >>> env = swimmer(5, task="swim", seed=0)
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape
     (24,)
 """
 
@@ -188,9 +188,9 @@ def swimmer(n_joints: int = 5, task: str = "swim", seed: int | None = None, *, t
         render_size: (height, width) of :meth:`render` frames.
 
     Example:
-        >>> env = swimmer(5, seed=0)                                   # doctest: +SKIP
-        >>> obs, _ = env.reset(seed=0)                                 # doctest: +SKIP
-        >>> obs.shape, env.action_space.shape                          # doctest: +SKIP
+        >>> env = swimmer(5, seed=0)
+        >>> obs, _ = env.reset(seed=0)
+        >>> obs.shape, env.action_space.shape
         ((24,), (5,))
     """
     check_joints(n_joints)

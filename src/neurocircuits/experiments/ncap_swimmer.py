@@ -272,7 +272,7 @@ def _plots(ctx: RunContext, untrained: ResultTable, curves: ResultTable, transfe
     plot_mean_spread(ax[0, 0], transfer, "n_joints", "return", hue="policy")
     ax[0, 0].set_xlabel("joints of the body")
     ax[0, 0].set_ylabel("episode return")
-    ax[0, 0].set_xticks(sorted({r["n_joints"] for r in transfer.rows}))
+    ax[0, 0].set_xticks(sorted({int(str(r["n_joints"])) for r in transfer.rows}))
     ctx.add_figure(fig, "transfer", "Transfer across bodies (mean ± sd over seeds)")
 
 

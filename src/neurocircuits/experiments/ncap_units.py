@@ -7,6 +7,8 @@ and returns plain results that the runner checkpoints under the unit's key.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -120,6 +122,7 @@ def zero_shot_unit(state: dict | None, n_joints: int, seed: int, episodes: int, 
     from neurocircuits.models.ncap import NCAPController
 
     torch.set_num_threads(1)
+    policy: Any
     if kind == "random":
         policy = RandomPolicy(n_joints, seed)
     else:

@@ -86,6 +86,10 @@ class PPOConfig:
 class RunningNorm(nn.Module):
     """Running mean / standard deviation of observations (updated explicitly with :meth:`update`)."""
 
+    count: torch.Tensor
+    mean: torch.Tensor
+    m2: torch.Tensor
+
     def __init__(self, dim: int, clip: float = 10.0):
         super().__init__()
         self.register_buffer("count", torch.zeros((), dtype=torch.float64))
@@ -165,6 +169,7 @@ def _policy_class():
             self.actor = build_actor(self._actor_name, obs_dim, n_act, self._actor_kwargs)
             self.critic = _mlp([obs_dim, *self._critic_hidden, 1])
             self.action_dist = DiagGaussianDistribution(n_act)
+            self.std_raw: nn.Parameter | None
             if self._sigma is None:  # learnable, state-independent: softplus(raw), raw = 0 at start
                 self.std_raw = nn.Parameter(torch.zeros(n_act))
             else:
@@ -221,7 +226,7 @@ def _policy_class():
         def act(self, obs: np.ndarray, deterministic: bool = True, generator: torch.Generator | None = None):
             """Batched NumPy actions: the mean, or a sample drawn with ``generator``."""
             if hasattr(self.actor, "act") and not self._normalize_actor:  # NCAP's NumPy fast path
-                mean = torch.as_tensor(self.actor.act(np.asarray(obs, dtype=np.float32)))
+                mean = torch.as_tensor(self.actor.act(np.asarray(obs, dtype=np.float32)))  # type: ignore[operator]
             else:
                 mean = self.mean_action(torch.as_tensor(np.asarray(obs), dtype=torch.float32))
             if not deterministic:
