@@ -44,7 +44,7 @@ import torch
 from torch import nn
 
 from neurocircuits.errors import UnknownNameError, ValidationError, check_finite
-from neurocircuits.measure.graph import EFFECTIVE_RANK_KINDS, effective_rank
+from neurocircuits.circuit.stats import EFFECTIVE_RANK_KINDS, effective_rank
 from neurocircuits.models.rnn import RateRNN, rate_rnn_forward
 
 __all__ = ["EFFECTIVE_RANK_KINDS", "Laziness", "alignment", "effective_rank", "kernel_alignment", "laziness",
