@@ -15,10 +15,10 @@ column. Any model can use the layer: call it to get the weight, e.g. ``x @ layer
 
 Example:
     >>> import torch
-    >>> w = torch.tensor([[0.5, -0.2], [0.3, 0.4]])
+    >>> w = torch.tensor([[0.5, -0.25], [0.3, -0.5]])
     >>> layer = ConstrainedWeight(w, mask=torch.tensor([[1., 1.], [0., 1.]]), sign=torch.tensor([1, -1]))
-    >>> layer().tolist()    # the mask zeroes W[1, 0]; column 1 is inhibitory, so 0.4 -> clipped sign
-    [[0.5, -0.20000000298023224], [0.0, -0.4000000059604645]]
+    >>> layer().tolist()    # the mask zeroes W[1, 0]; column 1 (inhibitory) stays <= 0 in training
+    [[0.5, -0.25], [0.0, -0.5]]
 """
 
 from __future__ import annotations
