@@ -9,6 +9,7 @@ from neurocircuits.circuit.connectome import (
     CONNECTOMES, DEFAULT_CONNECTOMES, available_connectomes, from_connectome,
 )
 from neurocircuits.circuit.io import load_circuit, save_circuit
+from neurocircuits.circuit.adjacency import connectome_adjacency, shuffled_adjacency  # noqa: F401
 
 __all__ = [
     "CONNECTOMES", "Circuit", "DEFAULT_CONNECTOMES", "KINDS", "available_connectomes", "degree_preserving_shuffle",

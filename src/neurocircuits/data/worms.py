@@ -15,8 +15,12 @@ Loaders:
 
 Windowing (:func:`chronological_segments`, :func:`make_windows`) cuts a recording into
 (input window, horizon) samples that never cross a segment boundary, and
-:func:`standardise` z-scores each neuron on training frames only. Name alignment:
-:func:`shared_names`, :func:`align_to_names`, :func:`connectome_adjacency`.
+:func:`standardise` z-scores each neuron on training frames only, and :func:`resample`
+puts a recording on a regular grid of another frame interval (recordings differ: 0.6 s
+and 0.737 s in the Flavell release). Name alignment: :func:`shared_names`,
+:func:`align_to_names` (the connectome over a name list is
+:func:`neurocircuits.circuit.connectome_adjacency`). The train/validation/test protocols
+built from these pieces are in :mod:`neurocircuits.data.worm_protocols`.
 
 Name conventions: names go through :func:`~neurocircuits.base.names.normalise_name`
 (``VB01`` -> ``VB1``). A label marked uncertain (``?`` in NeuroPAL, several candidates in
@@ -665,6 +669,64 @@ def standardise(traces: np.ndarray, train_frames: np.ndarray | slice | Sequence[
     return ((tr - mean) / sd).astype(np.float32), mean, sd
 
 
+def seconds_to_frames(seconds: float, dt: float, *, what: str = "duration", tol: float = 0.05) -> int:
+    """The whole number of frames of interval ``dt`` that spans ``seconds``.
+
+    Raises :class:`~neurocircuits.errors.ValidationError` (naming ``what``) if fewer than
+    one frame fits, or if the nearest whole number of frames misses ``seconds`` by more
+    than the fraction ``tol`` (resample the recording to a matching ``dt`` instead).
+
+    Example:
+        >>> seconds_to_frames(3.6, 0.6), seconds_to_frames(3.0, 0.6)
+        (6, 5)
+    """
+    if not (np.isfinite(seconds) and seconds > 0):
+        raise ValidationError(f"{what} must be a positive number of seconds, got {seconds}")
+    if not (np.isfinite(dt) and dt > 0):
+        raise ValidationError(f"dt must be a positive number of seconds, got {dt}")
+    n = int(round(seconds / dt))
+    if n < 1 or abs(n * dt - seconds) > tol * seconds:
+        raise ValidationError(f"{what} of {seconds:g} s is not a whole number of {dt:g} s frames "
+                              f"(nearest: {max(n, 1)} frames = {max(n, 1) * dt:g} s); resample the recordings "
+                              "to a frame interval that divides it")
+    return n
+
+
+def resample(rec: WormRecording, dt: float, *, tol: float = 0.01) -> WormRecording:
+    """``rec`` on a regular grid of frame interval ``dt`` seconds (from its first frame).
+
+    Traces and continuous behaviour channels are interpolated linearly; labels and
+    integer-valued channels (e.g. ``reversal_vec``) take the value of the nearest frame.
+    A recording whose ``dt`` is already within the fraction ``tol`` of ``dt`` is returned
+    unchanged (no interpolation error for recordings that match). The new recording's
+    ``meta["resampled_from_dt"]`` holds the original interval.
+
+    Example:
+        >>> rec = WormRecording(np.arange(5.0)[:, None], 0.5, ["AVAL"], labels=np.array([0, 0, 1, 1, 1]))
+        >>> r = resample(rec, 1.0)
+        >>> r.traces[:, 0].tolist(), r.labels.tolist(), r.dt
+        ([0.0, 2.0, 4.0], [0, 1, 1], 1.0)
+    """
+    if not (np.isfinite(dt) and dt > 0):
+        raise ValidationError(f"dt must be a positive number of seconds, got {dt}")
+    if abs(rec.dt - dt) <= tol * dt:
+        return rec
+    t_old = np.arange(rec.n_frames) * rec.dt
+    t_new = np.arange(0.0, t_old[-1] + 1e-9 * dt, dt)
+    if t_new.shape[0] < 2:
+        raise ValidationError(f"{rec.name or 'recording'}: {rec.n_frames} frames of {rec.dt:g} s "
+                              f"do not span two frames of {dt:g} s")
+    nearest = np.clip(np.round(t_new / rec.dt).astype(np.int64), 0, rec.n_frames - 1)
+    traces = np.stack([np.interp(t_new, t_old, rec.traces[:, j]) for j in range(rec.n_neurons)], axis=1)
+    beh = {}
+    for k, v in rec.behaviour.items():
+        integer = bool(np.all(np.isfinite(v)) and np.all(v == np.round(v)))
+        beh[k] = v[nearest] if integer else np.interp(t_new, t_old, v)
+    labels = None if rec.labels is None else rec.labels[nearest]
+    return WormRecording(traces, dt, list(rec.names), beh, labels=labels, label_names=rec.label_names,
+                         name=rec.name, meta={**rec.meta, "resampled_from_dt": rec.dt})
+
+
 # --------------------------------------------------------------------------------------
 # Name alignment
 # --------------------------------------------------------------------------------------
@@ -705,30 +767,3 @@ def align_to_names(rec: WormRecording, names: Sequence[str]) -> tuple[np.ndarray
     if mask.any():
         out[:, mask] = rec.traces[:, [c for c in cols if c >= 0]]
     return out, mask
-
-
-def connectome_adjacency(names: Sequence[str | None], connectome: str = "cook2019", *,
-                         layers: tuple[str, ...] = ("chemical", "electrical")) -> tuple[np.ndarray, list[str]]:
-    """Unsigned synapse counts ``A[pre, post]`` of a connectome over the given neuron list.
-
-    Chemical counts plus gap-junction counts (both directions). Unnamed neurons (``None``)
-    and names absent from the connectome get no edges. Returns ``(A, matched names)``.
-
-    Example:
-        >>> A, hit = connectome_adjacency(["AVAL", "AVBL", None])   # doctest: +SKIP
-        >>> A.shape, hit                                              # doctest: +SKIP
-        ((3, 3), ['AVAL', 'AVBL'])
-    """
-    from neurocircuits.circuit.connectome import from_connectome
-
-    c = from_connectome(connectome, neurons_only=True, layers=layers)
-    dense = c.to_dense(signed=False).numpy().astype(np.float64)
-    pos = [c.index(n) if n is not None and n in c else -1 for n in names]
-    A = np.zeros((len(pos), len(pos)))
-    hit = [i for i, p in enumerate(pos) if p >= 0]
-    if hit:
-        src = [pos[i] for i in hit]
-        A[np.ix_(hit, hit)] = dense[np.ix_(src, src)]
-    np.fill_diagonal(A, 0.0)
-    return A, [names[i] for i in hit]  # type: ignore[misc]
-
