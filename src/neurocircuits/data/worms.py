@@ -669,7 +669,7 @@ def standardise(traces: np.ndarray, train_frames: np.ndarray | slice | Sequence[
     return ((tr - mean) / sd).astype(np.float32), mean, sd
 
 
-def seconds_to_frames(seconds: float, dt: float, *, what: str = "duration", tol: float = 0.05) -> int:
+def seconds_to_frames(seconds: float, dt: float, *, what: str = "duration", tol: float = 0.02) -> int:
     """The whole number of frames of interval ``dt`` that spans ``seconds``.
 
     Raises :class:`~neurocircuits.errors.ValidationError` (naming ``what``) if fewer than

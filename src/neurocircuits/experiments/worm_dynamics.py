@@ -79,7 +79,7 @@ class WormDynamicsConfig(ExperimentConfig):
     null_shuffles: int = 200
     data_root: str = ""                   # default: <shared data>/celegans-flavell2023
     QUICK = {"seeds": 2, "lowo_folds": 2, "epochs": 8, "batch_size": 64, "null_shuffles": 50,
-             "train_stride": 2, "test_stride": 2, "unnamed_stride": 8}
+             "train_stride": 3, "test_stride": 2, "unnamed_stride": 8}
 
 
 # --- units of work (module level, so that any executor can run them) --------------------

@@ -93,7 +93,8 @@ def r2_per_neuron(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     p, t = np.asarray(pred, dtype=np.float64), np.asarray(target, dtype=np.float64)
     if p.shape != t.shape or p.ndim != 2 or p.shape[0] < 2:
         raise ValidationError(f"predictions {p.shape} and targets {t.shape} must be equal (n >= 2, N) arrays")
-    r = np.asarray(r2_score(t, p, multioutput="raw_values", force_finite=False), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):  # constant columns: set to NaN below
+        r = np.asarray(r2_score(t, p, multioutput="raw_values", force_finite=False), dtype=np.float64)
     return np.where(np.ptp(t, axis=0) > 0, r, np.nan)
 
 
