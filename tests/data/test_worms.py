@@ -154,7 +154,7 @@ def write_kato_mat(path: Path, worms: list[dict], states_key: list[str], top: st
                    time_field: str = "timVectorSeconds") -> None:
     """Write worms in the layout of Kato's v7.3 files: a struct of per-worm object references."""
     ref_dt = h5py.ref_dtype
-    with h5py.File(path, "w") as f:
+    with h5py.File(path, "w", userblock_size=512) as f:  # MATLAB keeps its 128-byte header in a user block
         refs = f.create_group("#refs#")
         count = itertools.count()
 
@@ -187,6 +187,9 @@ def write_kato_mat(path: Path, worms: list[dict], states_key: list[str], top: st
         d = g.create_dataset("States_key", data=np.array([put_str(s) for s in states_key], dtype=object)[:, None],
                              dtype=ref_dt)
         d.attrs["MATLAB_class"] = np.bytes_("cell")
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2015 HDF5 schema 1.00 ."
+    with open(path, "r+b") as fh:
+        fh.write(header.ljust(116) + b"\x00" * 8 + b"\x00\x02" + b"IM")
 
 
 KEY = ["FWD", "SLOW", "DT", "VT", "REV1", "REV2", "REVSUS", "NOSTATE"]

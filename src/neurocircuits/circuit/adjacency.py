@@ -41,7 +41,7 @@ def connectome_adjacency(names: Sequence[str | None], connectome: str = "cook201
         raise ValidationError("names must be a list of neuron names, not one string")
     c = from_connectome(connectome, neurons_only=True, layers=layers)
     dense = c.to_dense(signed=False).numpy().astype(np.float64)
-    pos = [c.index(n) if n is not None and n in c else -1 for n in names]
+    pos = [int(c.index(n)) if n is not None and n in c else -1 for n in names]  # type: ignore[arg-type]
     A = np.zeros((len(pos), len(pos)))
     hit = [i for i, p in enumerate(pos) if p >= 0]
     if hit:

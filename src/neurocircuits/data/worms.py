@@ -159,7 +159,7 @@ def flavell_dir(root: str | Path | None = None) -> Path:
     """Folder of the Flavell 2023 files: ``root`` or ``<shared data>/celegans-flavell2023``."""
     from neurocircuits.data.paths import shared_data_dir
 
-    folder = Path(root) if root is not None else shared_data_dir() / FLAVELL_DIR
+    folder = Path(root) if root is not None else Path(str(shared_data_dir())) / FLAVELL_DIR
     if not folder.is_dir():
         raise DataNotFoundError(f"no Flavell 2023 data folder at {folder}")
     return folder
@@ -311,6 +311,11 @@ def load_kato_mat(path: str | Path, *, signal: str = "traces") -> list[WormRecor
         >>> len(worms), worms[0].label_names[:2]          # doctest: +SKIP
         (5, ('FWD', 'SLOW'))
     """
+    # Read with h5py rather than pymatreader: pymatreader (1.3) squeezes one-element cells, so a
+    # one-worm file, or an ROI with one candidate name, loses its list level and the structure
+    # becomes ambiguous; it also refuses files without the 128-byte MATLAB header. This reader
+    # keeps every cell level exactly. (pymatreader was about 1.7x faster on a synthetic 5-worm,
+    # 3000-frame file in this layout; both read the traces identically.)
     import h5py
 
     from neurocircuits.base.hdf5 import open_hdf5
@@ -517,7 +522,7 @@ def load_nwb(path: str | Path, *, series: str | None = None, name_column: str | 
 def _find_roi_series(nwb: Any, series: str | None, p: Path) -> Any:
     from pynwb.ophys import RoiResponseSeries
 
-    found = {}
+    found: dict[str, Any] = {}
     for mod in nwb.processing.values():
         for iface in mod.data_interfaces.values():
             members = getattr(iface, "roi_response_series", None)
@@ -657,6 +662,7 @@ def standardise(traces: np.ndarray, train_frames: np.ndarray | slice | Sequence[
         ([-1.0, 0.0, 1.0, 99.0], [1.0])
     """
     tr = np.asarray(traces, dtype=np.float64)
+    sel: Any
     if isinstance(train_frames, list) and train_frames and isinstance(train_frames[0], tuple):
         sel = np.concatenate([np.arange(a, b) for a, b in train_frames])
     else:

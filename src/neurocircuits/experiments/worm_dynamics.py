@@ -1,17 +1,11 @@
 """Experiment ``worm-dynamics``: whole-brain C. elegans forecasting and behaviour decoding.
 
-Six freely moving NeuroPAL worms of Dag et al. (Cell 2023, Flavell lab), on the neuron
-classes named in all of them. Every model forecasts each neuron's next frame from a
-window of activity (and further ahead by autoregressive rollout) and decodes behaviour
-at the window's last frame: forward versus reversal and body velocity. Models: MLP, GRU
-and Transformer over time (structure-agnostic), a graph network that infers a relation
-graph per sample from activity, the same network on the anatomical connectome, on a
-degree-preserving shuffle of it and with no edges; baselines persistence, the training
-mean, ridge linear AR, logistic regression and ridge regression. Two protocols:
-within-worm (train on the early 70% of every worm, test on the late 20%) and
-leave-one-worm-out (unseen organism). Question of Wang et al. (arXiv 2010.08569): on
-unseen worms, does the graph model beat the structure-agnostic models and the linear
-baseline, and does the graph matter?
+Six freely moving NeuroPAL worms (Dag et al., Cell 2023) on the neuron classes named in all of them. Every model
+forecasts each neuron ahead (autoregressive rollout) and decodes reversal and velocity at the window's last frame:
+MLP, GRU and Transformer (structure-agnostic), a graph network with a graph inferred per sample, on the connectome,
+on a shuffled connectome and with no edges, against persistence, the training mean and linear baselines; within-worm
+and leave-one-worm-out. Question of Wang et al. (arXiv 2010.08569): on unseen worms, does the graph model beat the
+structure-agnostic models and the linear baseline, and does the graph matter?
 """
 
 from __future__ import annotations
@@ -28,11 +22,12 @@ from neurocircuits.data.worms import flavell_recordings, resample, seconds_to_fr
 from neurocircuits.errors import UnknownNameError, ValidationError
 from neurocircuits.experiments.context import RunContext, Unit
 from neurocircuits.experiments.registry import Experiment, ExperimentConfig
-from neurocircuits.measure.forecast import behaviour_scores, forecast_scores, mean_scores, predict_windows, score_windows
-from neurocircuits.measure.graph_overlap import activity_correlation, mean_inferred_adjacency, overlap_test, shuffled_nulls
-from neurocircuits.models.baselines import fit_linear_baselines
+from neurocircuits.measure.forecast import forecast_scores, mean_scores, predict_windows, score_baselines, score_windows
+from neurocircuits.measure.graph_overlap import (
+    activity_correlation, mean_inferred_adjacency, overlap_test, shuffled_nulls,
+)
 from neurocircuits.models.graph import GraphNet, prior_adjacency, window_model
-from neurocircuits.models.sequence import Persistence, TrainingMean
+from neurocircuits.models.sequence import Persistence
 from neurocircuits.report import forecast_plots
 from neurocircuits.report.stats import choice_summary, paired, proportion, verdict
 from neurocircuits.report.table import ResultTable
@@ -86,23 +81,8 @@ class WormDynamicsConfig(ExperimentConfig):
 
 def baseline_unit(fold: Fold, horizons: tuple[int, ...], labels: list[str], cfg: WormDynamicsConfig) -> dict[str, Any]:
     """Persistence, training mean and ridge AR forecasts; logistic / ridge behaviour decoders."""
-    lin = fit_linear_baselines(fold.train, fold.val, alphas=cfg.ridge_alphas, cs=cfg.logistic_cs)
-    models = {"persistence": Persistence(), "mean": TrainingMean(n_neurons=fold.train.x.shape[2]),
-              "linear": lin.forecaster}
-    out: dict[str, Any] = {"chosen": lin.chosen}
-    for name, model in models.items():
-        per_worm, preds = [], []
-        for w in fold.test:
-            roll, _ = predict_windows(model, w.x, max(horizons), batch=len(w))
-            s = forecast_scores(roll, w.y, horizons, labels)
-            if name == "linear":
-                rev, vel = lin.predict_behaviour(w.x)
-                score = lin.reversal.decision_function(w.x.reshape(len(w), -1)) if lin.reversal is not None else None
-                s.update(behaviour_scores(rev, w.labels, vel, w.velocity, label_score=score))
-            per_worm.append(s)
-            preds.append(roll)
-        out[name] = {"per_worm": per_worm, "predictions": preds[0]}
-    return out
+    return score_baselines(fold.train, fold.val, fold.test, horizons, labels=labels, alphas=cfg.ridge_alphas,
+                           cs=cfg.logistic_cs)
 
 
 def neural_unit(name: str, fold: Fold, adjacency: np.ndarray | None, seed: int, horizons: tuple[int, ...],
@@ -139,9 +119,8 @@ def neural_unit(name: str, fold: Fold, adjacency: np.ndarray | None, seed: int, 
 
 def run(cfg: WormDynamicsConfig, ctx: RunContext) -> ResultTable:
     for what, vals, known in (("model", cfg.models, NEURAL_MODELS), ("protocol", cfg.protocols, PROTOCOLS)):
-        for v in vals:
-            if v not in known:
-                raise UnknownNameError(what, v, known)
+        if bad := [v for v in vals if v not in known]:
+            raise UnknownNameError(what, bad[0], known)
     if not cfg.horizons_s or sorted(cfg.horizons_s) != list(cfg.horizons_s) or cfg.patience < 0:
         raise ValidationError(f"horizons_s must be increasing seconds and patience >= 0, got {cfg.horizons_s}, "
                               f"{cfg.patience}")
@@ -163,7 +142,7 @@ def run(cfg: WormDynamicsConfig, ctx: RunContext) -> ResultTable:
              leave_one_worm_out_folds(recs, names, W, max(hz), val_fraction=cfg.lowo_val_fraction, held_out=held,
                                       train_stride=cfg.train_stride, test_stride=cfg.test_stride)
              for p in cfg.protocols}
-    base_units, units, meta, uw = [], [], [], []
+    base_units, units, meta, uw = [], [], [], []  # type: list[Unit], list[Unit], list[Any], list[tuple[str, Any]]
     plot_key = (cfg.protocols[-1], folds[cfg.protocols[-1]][0].name, ctx.seeds[0])
     for p, fl in folds.items():
         for fold in fl:
@@ -214,7 +193,7 @@ def _runs(per_worm: ResultTable, metrics: list[str], title: str) -> ResultTable:
         if all(r.get(m) is None for r in rows for m in metrics):
             continue
         out.add(protocol=key[0], model=LINEAR if key[1] == "linear" and "bal_acc" in metrics else key[1], run=key[2],
-                **mean_scores([{m: float(r.get(m, np.nan)) for m in metrics} for r in rows]))
+                **mean_scores([{m: float(r.get(m, np.nan)) for m in metrics} for r in rows]))  # type: ignore[arg-type]
     return out
 
 
@@ -222,7 +201,7 @@ def _training_and_transfer(ctx: RunContext, cfg: WormDynamicsConfig, neural: lis
                            uhz: tuple[int, ...], labels: list[str], unnamed: list[Any]) -> None:
     training = ResultTable(["epochs", "best_epoch", "train_s"], seed_column="seed", title="Training of every run")
     transfer = ResultTable([f"{m}_{h}" for h in labels[:len(uhz)] for m in ("r2", "mse")] + list(BEHAVIOUR),
-                           seed_column="run", title="Worms without neuron names (all their neurons, identity 'unnamed')")
+                           seed_column="run", title="Worms without neuron names (all neurons, identity 'unnamed')")
     for (p, fold, m, seed), r in neural:
         training.add(protocol=p, model=m, fold=fold.name, seed=seed, epochs=r["epochs"], best_epoch=r["best_epoch"],
                      train_s=round(r["train_s"], 1))
@@ -285,7 +264,7 @@ def _figures(ctx: RunContext, cfg: WormDynamicsConfig, per_worm: ResultTable, ne
                    + ("; the axis stops at R² = −1, and a triangle on it marks a mean below −1 (see the table)"
                       if clipped else ""))
     ctx.add_figure(forecast_plots.behaviour_figure(_runs(per_worm, list(BEHAVIOUR), ""), cfg.protocols), "behaviour",
-                   "Behaviour decoding: reversal balanced accuracy and velocity R² (bars mean ± sd over runs, dots runs)")
+                   "Behaviour decoding: reversal balanced accuracy and velocity R² (bars mean ± sd, dots runs)")
     keep = [(fold, m, r["predictions"]) for (p, fold, m, s), r in neural if r["predictions"] is not None]
     if not keep:
         return
@@ -294,16 +273,11 @@ def _figures(ctx: RunContext, cfg: WormDynamicsConfig, per_worm: ResultTable, ne
              "linear": base[plot_key[:2]]["linear"]["predictions"], **{m: pr for _, m, pr in keep}}
     preds = {m: preds[m] for m in ("persistence", "linear", "gru", "gnn-inferred", "gnn-connectome", "gnn-nograph")
              if m in preds}
-    show = [(n, names.index(n)) for n in ("AVAL", "AVEL", "SMDVL", "RMDL") if n in names][:3] or \
-        [(n, i) for i, n in enumerate(names[:3])]
-    T = np.argsort(w.start)[:250]
-    where = "unseen worm" if fold.name != "all" else "late test part of worm"
+    where = f"{'unseen worm' if fold.name != 'all' else 'late test part of worm'} {fold.test_worms[0]}"
     for h, lab in ((1, labels[0]), (w.y.shape[1], labels[-1])):
-        times = (w.start[T] + w.x.shape[1] - 1 + h) * fold.dt  # time of the predicted frame
-        fig = forecast_plots.trace_figure(times, w.y[T, h - 1], {m: v[T, h - 1] for m, v in preds.items()}, show,
-                                          xlabel=f"time in {where} {fold.test_worms[0]} (s)")
-        ctx.add_figure(fig, f"traces_{lab}", f"Forecasts {lab} ahead against the true trace, {where} "
-                       f"{fold.test_worms[0]} (first seed; {'one step' if h == 1 else 'autoregressive rollout'})")
+        ctx.add_figure(forecast_plots.window_trace_figure(w, fold.dt, preds, names, h, where=where), f"traces_{lab}",
+                       f"Forecasts {lab} ahead against the true trace, {where} (first seed; "
+                       f"{'one step' if h == 1 else 'autoregressive rollout'})")
 
 
 def _verdicts(ctx: RunContext, cfg: WormDynamicsConfig, per_worm: ResultTable, labels: list[str],
@@ -327,7 +301,8 @@ def _verdicts(ctx: RunContext, cfg: WormDynamicsConfig, per_worm: ResultTable, l
               if g in cfg.models and "gnn-nograph" in cfg.models for k in metrics[:3]]
     won = [f"{a} ({k})" for a, _, k, c in claim2 if c.favours == "a"]
     plain = ("" if not claim2 else "**The network with no graph does as well as any graph here**: no graph variant "
-             f"beats it in any of the {len(claim2)} paired comparisons ({proportion(c.favours == 'b' for *_, c in claim2)}"
+             f"beats it in any of the {len(claim2)} paired comparisons "
+             f"({proportion(c.favours == 'b' for *_, c in claim2)}"
              " are decided for the no-graph network, the others are undecided)." if not won else
              f"A graph beats the no-graph network in {proportion(c.favours == 'a' for *_, c in claim2)} paired "
              f"comparisons: {', '.join(won)}.")
@@ -346,25 +321,20 @@ def _verdicts(ctx: RunContext, cfg: WormDynamicsConfig, per_worm: ResultTable, l
     be = {m: choice_summary([int(r["best_epoch"]) for (_, _, mm, _), r in neural if mm == m]) for m in cfg.models}
     chosen = [b["chosen"] for b in base.values()]
     ctx.add_text("Data and protocol", (
-        f"{len(names)} neuron classes named (without '?') in every named worm; recordings on a common frame interval "
-        f"of {cfg.dt:g} s (a recording with another interval is linearly resampled). Window {cfg.window_s:g} s; "
-        f"forecasts scored {', '.join(labels)} ahead by autoregressive rollout. Within-worm: each worm split "
-        f"{'/'.join(f'{f:g}' for f in cfg.fractions)} chronologically (train/val/test, one window's gap between "
-        "segments, z-scored on its training frames); one model is trained on all worms. Leave-one-worm-out: train on "
-        f"the other worms (their last {cfg.lowo_val_fraction:.0%} for validation), test on the whole held-out worm "
-        "(z-scored on its own frames). Networks are trained jointly on next-frame MSE + class-weighted reversal "
-        f"cross-entropy + velocity MSE (AdamW, lr {cfg.lr:g}); "
-        + (f"every run trains all {cfg.epochs} epochs and keeps its best validation epoch, so no comparison hinges on "
-           "when a noisy validation loss stopped a run. " if not cfg.patience else
+        f"{len(names)} neuron classes named in every named worm, on a common frame interval of {cfg.dt:g} s (other "
+        f"intervals are resampled); window {cfg.window_s:g} s; horizons {', '.join(labels)}. Within-worm split "
+        f"{'/'.join(f'{f:g}' for f in cfg.fractions)}; leave-one-worm-out validates on the last "
+        f"{cfg.lowo_val_fraction:.0%} of each training worm. Networks: next-frame MSE + class-weighted reversal "
+        f"cross-entropy + velocity MSE, AdamW, lr {cfg.lr:g}, "
+        + (f"every run trains all {cfg.epochs} epochs and keeps its best validation epoch. " if not cfg.patience else
            f"early stopping with patience {cfg.patience}. ")
-        + "Epochs trained per model: " + "; ".join(f"{m} {ep[m]}" for m in cfg.models)
-        + ". Best validation epoch: " + "; ".join(f"{m} {be[m]}" for m in cfg.models) + ". Linear baselines choose "
-        "their penalties on the validation windows (over folds): ridge AR alpha "
-        + choice_summary(c.get("ridge_alpha") for c in chosen) + ", logistic C "
-        + choice_summary(c.get("logistic_C") for c in chosen) + ", velocity alpha "
-        + choice_summary(c.get("velocity_alpha") for c in chosen) + ". Tables: mean ± sd over runs (within: seeds; "
-        "leave-one-worm-out: held-out worms x seeds); deterministic baselines have one row per fold. Data: Dag, "
-        "Nwabudike, Kang et al., Cell 186 (2023), Flavell lab; cite it when showing these data."), where="top")
+        + "Epochs trained: " + "; ".join(f"{m} {ep[m]}" for m in cfg.models) + ". Best validation epoch: "
+        + "; ".join(f"{m} {be[m]}" for m in cfg.models) + ". Penalties chosen on validation windows (over folds): "
+        f"ridge AR alpha {choice_summary(c.get('ridge_alpha') for c in chosen)}, logistic C "
+        f"{choice_summary(c.get('logistic_C') for c in chosen)}, velocity alpha "
+        f"{choice_summary(c.get('velocity_alpha') for c in chosen)}. Tables: mean ± sd over runs (within: seeds; "
+        "leave-one-worm-out: held-out worms x seeds; deterministic baselines: one row per fold). Data: Dag, "
+        "Nwabudike, Kang et al., Cell 186 (2023); cite it when showing these data."), where="top")
 
 
 EXPERIMENT = Experiment(

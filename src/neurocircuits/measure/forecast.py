@@ -188,3 +188,37 @@ def mean_scores(scores: Sequence[Mapping[str, float]]) -> dict[str, float]:
         v = np.array([s.get(k, np.nan) for s in scores], dtype=np.float64)
         out[k] = float(v[np.isfinite(v)].mean()) if np.isfinite(v).any() else float("nan")
     return out
+
+
+def score_baselines(train: WindowSet, val: WindowSet, test: Sequence[WindowSet], horizons: Sequence[int], *,
+                    labels: Sequence[str] | None = None, alphas: Sequence[float] | None = None,
+                    cs: Sequence[float] | None = None) -> dict[str, Any]:
+    """Scores of the simple baselines on each set of ``test`` windows, fitted on ``train``, tuned on ``val``.
+
+    Forecasts: ``persistence`` (the last frame), ``mean`` (the training mean: 0 on z-scored
+    traces) and ``linear`` (ridge AR, rolled out); behaviour: logistic regression and ridge
+    regression (scored under ``linear``), from
+    :func:`~neurocircuits.models.baselines.fit_linear_baselines`. Returns ``{"chosen":
+    penalties, name: {"per_worm": [scores per test set], "predictions": rollout of the first}}``.
+    """
+    from neurocircuits.models.baselines import LOGISTIC_CS, RIDGE_ALPHAS, fit_linear_baselines
+    from neurocircuits.models.sequence import Persistence, TrainingMean
+
+    lin = fit_linear_baselines(train, val, alphas=alphas or RIDGE_ALPHAS, cs=cs or LOGISTIC_CS)
+    models = {"persistence": Persistence(), "mean": TrainingMean(n_neurons=np.asarray(train.x).shape[2]),
+              "linear": lin.forecaster}
+    out: dict[str, Any] = {"chosen": lin.chosen}
+    for name, model in models.items():
+        per_worm, preds = [], []
+        for w in test:
+            roll, _ = predict_windows(model, w.x, max(horizons), batch=len(w.x))  # one batch: exact rollouts
+            s = forecast_scores(roll, w.y, horizons, labels)
+            if name == "linear":
+                rev, vel = lin.predict_behaviour(w.x)
+                flat = np.reshape(w.x, (len(w.x), -1))
+                score = None if lin.reversal is None else lin.reversal.decision_function(flat)
+                s.update(behaviour_scores(rev, w.labels, vel, w.velocity, label_score=score))
+            per_worm.append(s)
+            preds.append(roll)
+        out[name] = {"per_worm": per_worm, "predictions": preds[0]}
+    return out

@@ -129,6 +129,8 @@ class TrainingMean(nn.Module):
         [[1.0, -1.0], [1.0, -1.0], [1.0, -1.0]]
     """
 
+    mean: torch.Tensor
+
     def __init__(self, mean: torch.Tensor | None = None, n_neurons: int | None = None):
         super().__init__()
         if mean is None:
@@ -141,7 +143,7 @@ class TrainingMean(nn.Module):
         self.register_buffer("mean", m)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        _check_window(x, self.mean.shape[0])
+        _check_window(x, int(self.mean.shape[0]))
         return self.mean.to(x.dtype).expand(x.shape[0], -1), x.new_zeros(x.shape[0], N_BEHAVIOUR)
 
 

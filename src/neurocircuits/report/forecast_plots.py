@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -125,3 +126,20 @@ def graph_figure(inferred: np.ndarray, counts: np.ndarray, names: Sequence[str],
     h.legend(fontsize=7)
     return fig
 
+
+
+def window_trace_figure(windows: Any, dt: float, predictions: Mapping[str, np.ndarray], names: Sequence[str],
+                        horizon: int = 1, neurons: Sequence[str] = ("AVAL", "AVEL", "SMDVL", "RMDL"),
+                        max_windows: int = 250, where: str = "the recording") -> Figure:
+    """:func:`trace_figure` of the ``horizon``-step forecasts of test windows, against time in seconds.
+
+    ``windows`` has ``x`` (n, W, N), ``y`` (n, H, N) and ``start`` (n,) (e.g.
+    :class:`neurocircuits.data.worms.Windows`); each prediction is (n, H, N). The time of a
+    forecast is that of the predicted frame, ``(start + W - 1 + horizon) * dt``. Shows up to
+    three of ``neurons`` found in ``names`` (else the first three).
+    """
+    show = [(n, list(names).index(n)) for n in neurons if n in names][:3] or [(n, i) for i, n in enumerate(names[:3])]
+    order = np.argsort(windows.start)[:max_windows]
+    times = (windows.start[order] + windows.x.shape[1] - 1 + horizon) * dt
+    preds = {m: p[order, horizon - 1] for m, p in predictions.items()}
+    return trace_figure(times, windows.y[order, horizon - 1], preds, show, xlabel=f"time in {where} (s)")
