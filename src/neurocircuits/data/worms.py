@@ -666,7 +666,7 @@ def standardise(traces: np.ndarray, train_frames: np.ndarray | slice | Sequence[
     if isinstance(train_frames, list) and train_frames and isinstance(train_frames[0], tuple):
         sel = np.concatenate([np.arange(a, b) for a, b in train_frames])
     else:
-        sel = train_frames
+        sel = train_frames  # type: ignore[assignment]
     fit = tr[sel]
     if fit.shape[0] < 2:
         raise ValidationError(f"need at least 2 training frames to standardise, got {fit.shape[0]}")
