@@ -22,9 +22,9 @@ def test_connectome_adjacency_over_a_name_list():
     assert A[names.index("AVEL"), names.index("AVAL")] > 0  # AVE -> AVA, a known chemical edge
     chem, _ = connectome_adjacency(names, layers=("chemical",))
     assert chem.sum() < A.sum() and np.all(chem <= A[:5, :5])
-    padded, unpadded = connectome_adjacency(["VB01", "DA09", "DB01"]), connectome_adjacency(["VB1", "DA9", "DB1"])
+    padded, unpadded = connectome_adjacency(["AVAL", "VA01", "VB01", "DA01"]), connectome_adjacency(["AVAL", "VA1", "VB1", "DA1"])
     np.testing.assert_array_equal(padded[0], unpadded[0])  # names are normalised (VB01 is VB1)
-    assert padded[0].sum() > 0 and len(padded[1]) == 3
+    assert padded[0].sum() > 0 and len(padded[1]) == 4
     with pytest.raises(ValidationError, match="list"):
         connectome_adjacency("AVAL")
 
