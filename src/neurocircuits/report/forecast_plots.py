@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from neurocircuits.report.plots import bar_mean_spread, new_figure
 from neurocircuits.report.stats import summarize
@@ -123,6 +124,7 @@ def graph_figure(inferred: np.ndarray, counts: np.ndarray, names: Sequence[str],
         h.axvline(correlation, color="navy", ls="--", label="|correlation| graph")
     h.set_xlabel("fraction of the top-k edges that are anatomical")
     h.set_ylabel("count (null shuffles x runs)")
+    h.yaxis.set_major_locator(MaxNLocator(integer=True))
     h.legend(fontsize=7)
     return fig
 
