@@ -77,6 +77,23 @@ def exact_dtype(net: GeometricNetwork, dtype: torch.dtype) -> bool:
     return math.ldexp(bound, q) < 2.0 ** bits
 
 
+def _pack_unit(net: GeometricNetwork) -> float:
+    """A power of two ``P`` such that ``count * P + (sum of weights)`` is exact in float64 for
+    every (step, node) of the arrival ring, with ``|sum| < P / 2``; 0.0 when none exists."""
+    vals = net.weight[net.weight != 0]
+    if vals.size == 0 or net.n_edges == 0:
+        return 0.0
+    m, e = np.frexp(np.abs(vals))
+    low = e.astype(np.int64) - 53 + _trailing_zeros((m * 2.0 ** 53).astype(np.int64))
+    q = int(-low.min())  # weights are multiples of 2**-q
+    in_abs = np.zeros(net.n)
+    np.add.at(in_abs, net.post, np.abs(net.weight))
+    in_deg = np.bincount(net.post, minlength=net.n)
+    k = int(np.ceil(np.log2(max(float(in_abs.max()), 1.0)))) + 2  # P = 2**k > 2 |sum|
+    bits = q + k + int(np.ceil(np.log2(float(in_deg.max()) + 2)))  # bits of count * P + sum in units 2**-q
+    return math.ldexp(1.0, k) if bits <= 52 else 0.0
+
+
 def _trailing_zeros(x: np.ndarray) -> np.ndarray:
     low = x & -x
     return np.log2(low.astype(np.float64)).astype(np.int64)
@@ -120,9 +137,10 @@ class _Plan:
             raise ValidationError(f"dt={dt} is too coarse for the smallest summation window {win[fin].min():.4g}")
         self.M = int(wk.max()) if fin.any() else 0
         if backend == "numba":
-            self.np = dict(rowptr=net.rowptr(), post=net.post.astype(np.int64), delay=k.astype(np.int64),
+            self.np = dict(rowptr=net.rowptr(), post=net.post.astype(np.int32), delay=k.astype(np.int32),
                            weight=net.weight.astype(np.float64), refr=refr, win=wk,
                            thr=net.threshold.astype(np.float64), is_input=net.is_input.copy())
+            self.pack = _pack_unit(net)
             return
         self.rowptr = torch.tensor(net.rowptr(), device=dev)
         self.post = torch.tensor(net.post, device=dev)
@@ -245,11 +263,12 @@ def _fresh_state(p: _Plan, B: int) -> GeometricState:
         bufs = dict(S=np.zeros((B, N)), ready=np.zeros((B, N), np.int64), first=np.full((B, N), -1, np.int64),
                     counts=np.zeros((B, N), np.int32), arrivals=np.zeros(B, np.int64),
                     discarded=np.zeros(B, np.int64), ring_w=np.zeros((B, L, N)),
-                    ring_n=np.zeros((B, L, N), np.int32), tl=np.zeros((B, L, N), np.int32),
+                    tl=np.zeros((B, L, N), np.int32),
                     tl_len=np.zeros((B, L), np.int64), ex_w=np.zeros((B, M1, NW)),
                     ex_ep=np.zeros((B, M1, NW), np.int32), el=np.zeros((B, M1, NW), np.int32),
                     el_len=np.zeros((B, M1), np.int64), mark=np.full((B, N), -1, np.int64),
                     cand=np.zeros((B, N), np.int32), fired=np.zeros((B, N), np.int32),
+                    ring_n=np.zeros((B, L, N) if not p.pack else (B, 1, 1), np.int32),
                     n_fired=np.zeros(B, np.int64))
         return _numba_state(p, 0, bufs)
     dev, dt_ = p.dev, p.dtype
@@ -334,7 +353,7 @@ def _numba_advance(state: GeometricState, t1: int, horizon_steps: int, f_steps: 
     else:
         record = True
     advance(state.t, t1, horizon_steps, p["rowptr"], p["post"], p["delay"], p["weight"], p["refr"], p["win"],
-            p["thr"], p["is_input"], state.plan.L, M1, b["S"], b["ready"], b["ring_w"], b["ring_n"], b["tl"],
+            p["thr"], p["is_input"], state.plan.L, M1, state.plan.pack, b["S"], b["ready"], b["ring_w"], b["ring_n"], b["tl"],
             b["tl_len"], b["ex_w"], b["ex_ep"], b["el"], b["el_len"], b["mark"], b["cand"], b["fired"],
             b["n_fired"], b["first"], b["counts"], b["arrivals"], b["discarded"], f_steps, f_nodes, fptr,
             record, rec[0], rec[1], rec[2])
