@@ -16,7 +16,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBPACKAGES = (
-    "circuit", "data", "init", "measure", "dynamics", "models", "train", "experiments", "report",
+    "base", "circuit", "data", "init", "measure", "dynamics", "models", "train", "experiments", "report",
 )
 
 

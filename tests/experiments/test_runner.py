@@ -64,3 +64,24 @@ def test_cli_list_run_report(tmp_path, capsys):
     assert main(["run", "no-such-experiment"]) == 2
     assert "unknown experiment" in capsys.readouterr().err
     assert main(["report", str(tmp_path)]) == 2
+
+
+def _square(x):
+    if x == 3:
+        raise ValueError("three is bad")
+    return x * x
+
+
+def test_map_returns_in_order_checkpoints_and_reports_failures(tmp_path):
+    from neurocircuits.experiments import RunContext, Unit, UnitsFailedError
+
+    ctx = RunContext(tmp_path, [0], progress=False)
+    units = [Unit(f"x={i}", _square, (i,)) for i in range(5)]
+    with pytest.raises(UnitsFailedError) as info:
+        ctx.map(units)
+    assert list(info.value.failures) == ["x=3"] and "three is bad" in str(info.value)
+    assert all(ctx.is_memoized(f"x={i}") for i in (0, 1, 2, 4)) and not ctx.is_memoized("x=3")
+    ok = [u for u in units if u.key != "x=3"]
+    assert ctx.map(ok) == [0, 1, 4, 16]
+    with pytest.raises(ValidationError):
+        ctx.map([units[0], units[0]])

@@ -4,7 +4,7 @@ import pytest
 
 from neurocircuits.errors import ValidationError
 from neurocircuits.report import ResultTable
-from neurocircuits.report.table import summarise
+from neurocircuits.report.stats import summarize as summarise
 
 
 def test_summarise_mean_and_sample_sd():

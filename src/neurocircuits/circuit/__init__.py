@@ -1,7 +1,7 @@
 """The :class:`Circuit` and its builders (connectomes, geometric, random Dale, low rank, from a module)."""
 
 from neurocircuits.circuit.core import KINDS, Circuit
-from neurocircuits.circuit.names import normalise_name
+from neurocircuits.base.names import normalise_name
 from neurocircuits.circuit.builders import (
     degree_preserving_shuffle, from_module, geometric, low_rank, low_rank_matrix, random_dale,
 )

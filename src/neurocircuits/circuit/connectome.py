@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from neurocircuits.circuit.core import Circuit
-from neurocircuits.circuit.names import normalise_name
+from neurocircuits.base.names import normalise_name
 from neurocircuits.errors import DataNotFoundError, UnknownNameError, ValidationError
 
 #: name -> (cect reader, description)

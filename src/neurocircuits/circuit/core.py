@@ -212,7 +212,7 @@ class Circuit:
 
     def index(self, names: str | Iterable[str]) -> int | list[int]:
         """Index of a neuron name (or list of indices); names are normalised (VB01 -> VB1)."""
-        from neurocircuits.circuit.names import normalise_name
+        from neurocircuits.base.names import normalise_name
 
         def one(nm: str) -> int:
             if nm in self._index:  # type: ignore[attr-defined]

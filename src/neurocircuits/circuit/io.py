@@ -55,7 +55,7 @@ def save_circuit(circuit: Circuit, path: str | Path) -> Path:
 
 
 def load_circuit(path: str | Path) -> Circuit:
-    from neurocircuits.data.paths import open_hdf5
+    from neurocircuits.base.hdf5 import open_hdf5
 
     path = Path(path)
     with open_hdf5(path, "circuit file") as f:

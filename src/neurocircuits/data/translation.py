@@ -29,7 +29,7 @@ import torch
 
 from neurocircuits.data.paths import shared_data_dir
 from neurocircuits.errors import CorruptDataError, DataNotFoundError, ValidationError
-from neurocircuits.train.seed import numpy_rng
+from neurocircuits.base.seed import numpy_rng
 
 Pair = tuple[list[str], list[str]]
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]

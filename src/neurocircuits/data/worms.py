@@ -18,7 +18,7 @@ Windowing (:func:`chronological_segments`, :func:`make_windows`) cuts a recordin
 :func:`standardise` z-scores each neuron on training frames only. Name alignment:
 :func:`shared_names`, :func:`align_to_names`, :func:`connectome_adjacency`.
 
-Name conventions: names go through :func:`~neurocircuits.circuit.names.normalise_name`
+Name conventions: names go through :func:`~neurocircuits.base.names.normalise_name`
 (``VB01`` -> ``VB1``). A label marked uncertain (``?`` in NeuroPAL, several candidates in
 Kato) is kept in ``meta["raw_labels"]`` but the neuron counts as unnamed. If one certain
 name occurs twice in a worm, the trace with the higher confidence keeps it.
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from neurocircuits.circuit.names import normalise_name
+from neurocircuits.base.names import normalise_name
 from neurocircuits.errors import (
     CorruptDataError, DataNotFoundError, MissingDependencyError, UnknownNameError, ValidationError,
 )
@@ -190,7 +190,7 @@ def load_flavell(path_or_id: str | Path, root: str | Path | None = None, *,
             raise UnknownNameError("Flavell recording", str(path_or_id), known)
         raise DataNotFoundError(f"no such Flavell recording file: {p}")
     rec_id = p.name[:-8] if p.name.endswith("-data.h5") else p.stem
-    from neurocircuits.data.paths import open_hdf5
+    from neurocircuits.base.hdf5 import open_hdf5
 
     with open_hdf5(p, "Flavell recording file") as fh:
         key = f"gcamp/{signal}"
@@ -309,7 +309,7 @@ def load_kato_mat(path: str | Path, *, signal: str = "traces") -> list[WormRecor
     """
     import h5py
 
-    from neurocircuits.data.paths import open_hdf5
+    from neurocircuits.base.hdf5 import open_hdf5
 
     p = Path(path)
     with open_hdf5(p, "Kato MATLAB v7.3 file", hint="re-save it with `save -v7.3`") as fh:

@@ -5,17 +5,51 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
 
+from neurocircuits.errors import NeurocircuitsError, ValidationError
 from neurocircuits.report.table import ResultTable
 from neurocircuits.train.checkpoint import atomic_save
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One independent, checkpointed unit of an experiment's work.
+
+    ``fn(*args, **kwargs)`` is computed once and saved under ``key``; ``fn`` must be a
+    module-level function (picklable), so that worker processes or a cluster can run it.
+    ``gpu`` is the fraction of a GPU the unit asks for where the executor schedules GPUs.
+
+    Example:
+        >>> Unit("seed=0", pow, (2, 10)).run()
+        1024
+    """
+
+    key: str
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    gpu: float = 0.0
+
+    def run(self) -> Any:
+        return self.fn(*self.args, **dict(self.kwargs))
+
+
+class UnitsFailedError(NeurocircuitsError, RuntimeError):
+    """Some units raised; the others finished and are checkpointed. ``failures`` maps key -> error."""
+
+    def __init__(self, failures: dict[str, BaseException]):
+        self.failures = failures
+        lines = [f"  {k}: {type(e).__name__}: {e}" for k, e in failures.items()]
+        super().__init__(f"{len(failures)} unit(s) failed (the others are checkpointed; re-run to retry):\n"
+                         + "\n".join(lines))
 
 
 @dataclass
@@ -70,6 +104,37 @@ class RunContext:
         value = fn()
         atomic_save(value, path)
         return value
+
+    def map(self, units: Iterable[Unit], desc: str = "units") -> list[Any]:
+        """Run independent ``units`` and return their results in input order.
+
+        Each unit is checkpointed under its key as :meth:`memo` does, so a resumed run
+        computes only the units that are missing. A unit that raises does not stop the
+        others; after all have run, :class:`UnitsFailedError` names each failed key.
+        """
+        units = list(units)
+        keys = [u.key for u in units]
+        if len(set(keys)) != len(keys):
+            dup = sorted({k for k in keys if keys.count(k) > 1})
+            raise ValidationError(f"unit keys must be unique; repeated: {', '.join(dup)}")
+        results: list[Any] = [None] * len(units)
+        todo = []
+        for i, u in enumerate(units):
+            if self.is_memoized(u.key):
+                results[i] = self.memo(u.key, u.run)
+            else:
+                todo.append(i)
+        failures: dict[str, BaseException] = {}
+        for i in self.bar(todo, desc=desc):
+            u = units[i]
+            try:
+                results[i] = self.memo(u.key, u.run)
+            except Exception as e:  # reported with its key once the other units have run
+                failures[u.key] = e
+                self.log(f"unit {u.key} failed: {type(e).__name__}: {e}")
+        if failures:
+            raise UnitsFailedError(failures)
+        return results
 
     # --- artefacts ------------------------------------------------------------------------
     def add_table(self, table: ResultTable, name: str, caption: str = "", by: list[str] | None = None,

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from neurocircuits.errors import UnknownNameError, ValidationError
-from neurocircuits.train.seed import torch_generator
+from neurocircuits.base.seed import torch_generator
 
 _LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 

@@ -33,7 +33,7 @@ from torch import nn
 from torch.func import functional_call
 
 from neurocircuits.errors import UnknownNameError, ValidationError
-from neurocircuits.train.seed import torch_generator
+from neurocircuits.base.seed import torch_generator
 
 
 def gradinit_(model: nn.Module, data: Sequence[torch.Tensor], loss_fn: Callable[..., torch.Tensor], lr: float,

@@ -2,7 +2,8 @@
 
 Experiments append one row per measured unit (a condition, a seed, a metric value...).
 The report groups rows by every column that is not a metric and not the seed, and shows
-mean, standard deviation and count of each metric over the seeds.
+mean, standard deviation and count of each metric over the seeds (the statistics are
+:func:`neurocircuits.report.stats.summarize`: n counts only the values averaged).
 """
 
 from __future__ import annotations
@@ -16,40 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from neurocircuits.errors import ValidationError
+from neurocircuits.report.stats import Summary, summarize
 
 Scalar = str | int | float | bool | None
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Mean, sample standard deviation and count of one metric over seeds."""
-
-    mean: float
-    std: float
-    n: int
-
-    def format(self, digits: int = 4) -> str:
-        if self.n == 0 or math.isnan(self.mean):
-            return "n/a"
-        if self.n == 1 or self.std == 0:
-            return _num(self.mean, digits)
-        return f"{_num(self.mean, digits)} ± {self.std:.2g}"
-
-
-def summarise(values: Iterable[float]) -> Summary:
-    vals = [float(v) for v in values if v is not None and not _isnan(v)]
-    n = len(vals)
-    if n == 0:
-        return Summary(float("nan"), float("nan"), 0)
-    mean = sum(vals) / n
-    var = sum((v - mean) ** 2 for v in vals) / (n - 1) if n > 1 else 0.0
-    return Summary(mean, math.sqrt(var), n)
-
-
-def _num(v: float, digits: int) -> str:
-    if float(v).is_integer() and abs(v) < 1e9:
-        return str(int(v))
-    return f"{v:.{digits}g}"
 
 
 def _isnan(v: Any) -> bool:
@@ -118,12 +88,16 @@ class ResultTable:
             agg: dict[str, Any] = dict(zip(by, key))
             for m in self.metrics:
                 if any(m in r for r in rows):
-                    agg[m] = summarise(r.get(m) for r in rows)  # type: ignore[misc]
+                    agg[m] = summarize(r.get(m) for r in rows)  # type: ignore[misc]
             out.append(agg)
         return out
 
     def to_markdown(self, by: Sequence[str] | None = None, digits: int = 4) -> str:
-        """Markdown table of the aggregate: ``mean ± sd`` over seeds, with the count."""
+        """Markdown table of the aggregate: ``mean ± sd`` over seeds, with the count.
+
+        A metric averaged over fewer values than the row's ``n`` (a seed diverged or
+        is missing) says so in its cell, e.g. ``2.278 (n = 1)``.
+        """
         agg = self.aggregate(by)
         if not agg:
             return "_(no rows)_\n"
@@ -135,7 +109,7 @@ class ResultTable:
         for a in agg:
             n = max((a[m].n for m in metrics if m in a), default=0)
             cells = [_fmt(a.get(k)) for k in keys]
-            cells += [a[m].format(digits) if m in a else "" for m in metrics]
+            cells += [_cell(a[m], n, digits) if m in a else "" for m in metrics]
             cells.append(str(n))
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
@@ -161,6 +135,11 @@ class ResultTable:
     @classmethod
     def load(cls, path: str | Path) -> "ResultTable":
         return cls.from_json(json.loads(Path(path).read_text()))
+
+
+def _cell(s: Summary, n: int, digits: int) -> str:
+    text = s.format(digits)
+    return text if s.n == n or s.n == 0 else f"{text} (n = {s.n})"
 
 
 def _plain(v: Any) -> Scalar:

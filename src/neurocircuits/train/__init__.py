@@ -1,6 +1,6 @@
 """The one training loop, metrics, checkpoint/resume and seeding."""
 
-from neurocircuits.train.seed import seeded, torch_generator, numpy_rng
+from neurocircuits.base.seed import seeded, torch_generator, numpy_rng
 from neurocircuits.train.loop import EpochRecord, TrainConfig, fit, make_optimizer, evaluate
 from neurocircuits.train import metrics
 

@@ -23,7 +23,7 @@ from torch import nn
 
 from neurocircuits.errors import ValidationError, check_finite
 from neurocircuits.train.checkpoint import atomic_save
-from neurocircuits.train.seed import torch_generator
+from neurocircuits.base.seed import torch_generator
 
 
 @dataclass
