@@ -140,6 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--degrees", type=int, nargs="*")
     ap.add_argument("--batches", type=int, nargs="*")
     ap.add_argument("--horizon", type=int, default=None, help="steps (default: per N, see HORIZONS)")
+    ap.add_argument("--batch-degrees", type=int, nargs="*", default=[50],
+                    help="degrees whose rows also run the batches B > 1 (default 50; 'all' rows with --large)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     all_threads = torch.get_num_threads()
@@ -169,7 +171,8 @@ def main(argv: list[str] | None = None) -> None:
                 if "error" in b2:
                     row["brian2_error"] = b2["error"]
                     b2 = None
-            for b in batches:
+            row_batches = batches if (args.large or deg in args.batch_degrees) else [1]
+            for b in row_batches:
                 for th in sorted({1, all_threads}) if b == 1 else [all_threads]:
                     sec, r = time_fast(net, stim[:b], horizon, th, be, args.device)
                     key = f"fast_b{b}_t{th}"
@@ -186,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
                            brian2_steady_events_per_s=row["events_per_stimulus"] / run_mean,
                            brian2_version=b2["brian2"], brian2_target=b2["target"], brian2_python=b2["python"],
                            brian2_numpy=b2["numpy"])
-                for b in batches:
+                for b in row_batches:
                     for th in sorted({1, all_threads}) if b == 1 else [all_threads]:
                         key = f"fast_b{b}_t{th}"
                         b2_time = b2["setup_s"] + b * run_mean

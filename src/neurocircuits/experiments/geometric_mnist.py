@@ -37,17 +37,17 @@ from neurocircuits.report import stats
 from neurocircuits.report.plots import new_figure, plot_mean_spread
 from neurocircuits.report.table import ResultTable
 
-#: network families (geometry and node rule); each is its own pipeline, tuned on validation
+#: network families (geometry and node rule), cheapest first; each is its own pipeline, tuned on validation
 VARIANTS: dict[str, dict] = {
-    # spec default: slab z in [0.5, 4], recurrent, one arrival fires a node (pure propagation)
-    "recurrent": dict(z_range=(0.5, 4.0), r_in=2.0, r_rec=2.0, p_rec=0.3, threshold=1.0, window=math.inf),
-    # same geometry, theta = 2 within a 1-time-unit (4-step) window: coincidence of two arrivals
-    "coincidence": dict(z_range=(0.5, 4.0), r_in=2.0, r_rec=2.0, p_rec=0.3, threshold=2.0, window=1.0),
     # thin slab z in [0.5, 1.5], input -> hidden only: first spike = local min-plus pooling of the stimulus
     "feedforward": dict(z_range=(0.5, 1.5), r_in=1.5, r_rec=1.0, p_rec=0.0, threshold=1.0, window=math.inf),
     # design-space search: wider pooling, and coincidence detection without recurrence
     "feedforward-wide": dict(z_range=(0.5, 1.5), r_in=2.5, r_rec=1.0, p_rec=0.0, threshold=1.0, window=math.inf),
     "feedforward-coincidence": dict(z_range=(0.5, 1.5), r_in=2.0, r_rec=1.0, p_rec=0.0, threshold=2.0, window=1.0),
+    # spec default geometry (slab z in [0.5, 4], recurrent) with theta = 2 within a 1-time-unit (4-step) window
+    "coincidence": dict(z_range=(0.5, 4.0), r_in=2.0, r_rec=2.0, p_rec=0.3, threshold=2.0, window=1.0),
+    # spec default: recurrent, one arrival fires a node (pure propagation); the most expensive to simulate
+    "recurrent": dict(z_range=(0.5, 4.0), r_in=2.0, r_rec=2.0, p_rec=0.3, threshold=1.0, window=math.inf),
 }
 RAW, BLUR, LATENCY = "raw pixels", "blurred pixels (Gaussian, control)", "input latency code (stimulus, control)"
 BEST = "CRD: best variant of each draw (chosen on val)"
@@ -179,28 +179,24 @@ def run(cfg: GeometricMNISTConfig, ctx: RunContext) -> ResultTable:
                          "events_per_image", "events_per_s", "sim_s"],
                         title="Refraction-ratio sweep (validation split, training images as references)")
     select = ResultTable(["val_acc"], title="Settings chosen on validation (one row per network draw)")
-    for seed in ctx.seeds:  # draw by draw, so that a stopped full run leaves whole draws behind
-        units = [Unit(f"sweep-{v}-seed{seed}-ratio{r}", sweep_unit, (cfg, v, seed, r, dev))
-                 for v in cfg.variants for r in cfg.ratios]
-        out = iter(ctx.map(units, desc=f"draw {seed}: R/tau sweep"))
-        choice = {}
+    for seed in ctx.seeds:  # draw by draw and variant by variant: a stopped full run leaves whole units behind
+        choice, tests = {}, {}
         for v in cfg.variants:
             scores: dict = {}
-            for _ in cfg.ratios:
-                o = next(out)
+            for o in ctx.map([Unit(f"sweep-{v}-seed{seed}-ratio{r}", sweep_unit, (cfg, v, seed, r, dev))
+                              for r in cfg.ratios], desc=f"draw {seed} {v}: R/tau sweep"):
                 sweep.extend(o["rows"])
                 scores.update(o["scores"])
             (ratio, ro, k), val = max(scores.items(), key=lambda kv: kv[1])  # first best in (ratio, readout, k) order
             choice[v] = (ratio, ro, k, val)
             select.add(variant=v, seed=seed, readout=ro, refraction_ratio=ratio, k=k, val_acc=val)
-        tests = ctx.map([Unit(f"test-{v}-seed{seed}", test_unit, (cfg, v, seed, *choice[v][:3], dev))
-                         for v in cfg.variants], desc=f"draw {seed}: test")
-        for rows in tests:
-            table.extend(rows)
+            tests[v] = ctx.map([Unit(f"test-{v}-seed{seed}", test_unit, (cfg, v, seed, ratio, ro, k, dev))],
+                               desc=f"draw {seed} {v}: test")[0]
+            table.extend(tests[v])
         best = max(cfg.variants, key=lambda v: choice[v][3])
         select.add(variant=f"best: {best}", seed=seed, readout=choice[best][1], refraction_ratio=choice[best][0],
                    k=choice[best][2], val_acc=choice[best][3])
-        table.extend(dict(r, representation=BEST) for r in tests[cfg.variants.index(best)])
+        table.extend(dict(r, representation=BEST) for r in tests[best])
     _report(ctx, cfg, table, sweep, select, d.test_x[0], int(d.test_y[0]))
     return table
 
