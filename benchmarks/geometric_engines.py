@@ -16,8 +16,11 @@ Per configuration (N, degree) it measures, interleaved:
   thread and on all threads (``torch.get_num_threads()`` at start);
 * Brian2 (Cython runtime target) in its own interpreter, ``--brian2-python``: setup (build,
   code generation from the warm on-disk cache, initialisation) and the run itself, separately,
-  on ``--brian2-stimuli`` stimuli one after another (store / restore); Brian2's time for a
-  batch of B stimuli is setup + B x the mean run time (Brian2 runs stimuli one after another);
+  on ``--brian2-stimuli`` stimuli one after another (store / restore); its steady rate is the
+  best events/s of those runs, and its time for a batch of B stimuli is setup + B x (events
+  of stimulus 0 / that rate) (Brian2 runs stimuli one after another); the fast engine's
+  single-stimulus time is also the best of two runs (on a shared machine the least disturbed
+  run is the most faithful);
 * exact agreement of the spike trains with Brian2 on every stimulus Brian2 ran, with the torch
   backend on stimulus 0 when the network is small, and with the exact event-driven reference
   on a short prefix of the run when the network is small.
