@@ -129,6 +129,22 @@ def time_fast(net, stim, horizon, threads, backend, device, record=False):
     return time.perf_counter() - t0, r
 
 
+def mapping_check(python: str, target: str, seed: int = 0) -> list[dict]:
+    """Spike trains of a small saturating network (theta = 1) against Brian2 for R = 0, 1, 2, 5 steps:
+    the boundary a = t' + R is hit often, so a wrong refractory mapping shows at once."""
+    out = []
+    for R in (0, 1, 2, 5):
+        net = build(300, 20, seed).with_params(refractory=float(R), threshold=1.0)
+        stim = stimulus(net, 2, 200, seed)
+        b2 = run_brian2(net, stim, 200, python, target)
+        r = simulate(net, stim, 200.0, record_spikes=True)
+        agree = "error" not in b2 and all(trains_of(r, i, net.n_inputs) == b2["trains"][i] for i in range(2))
+        out.append({"refractory_steps": R, "spikes": int(r.counts.sum()), "brian2_agrees": agree,
+                    **({"brian2_error": b2["error"]} if "error" in b2 else {})})
+        print(f"mapping check R={R}: {out[-1]}", flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--large", action="store_true", help="add N = 100k and B = 256 (long: tens of minutes)")
@@ -146,7 +162,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch-degrees", type=int, nargs="*", default=[50],
                     help="degrees whose rows also run the batches B > 1 (default 50; 'all' rows with --large)")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--mapping-check-only", action="store_true",
+                    help="only compare spike trains with Brian2 for R = 0, 1, 2, 5 (JSON: brian2_mapping_check.json)")
     args = ap.parse_args(argv)
+    if args.mapping_check_only:
+        res = mapping_check(args.brian2_python, args.brian2_target, args.seed)
+        path = Path(args.out) if args.out else HERE / "results" / "brian2_mapping_check.json"
+        path.write_text(json.dumps({"rows": res, "env": environment()}, indent=1))
+        print(f"wrote {path}")
+        return
     all_threads = torch.get_num_threads()
     sizes = args.sizes or ([1000, 10000, 100000] if args.large else [1000, 10000])
     degrees = args.degrees or [10, 50, 100]
