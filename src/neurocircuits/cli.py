@@ -1,4 +1,4 @@
-"""Command line: ``neurocircuits list | run NAME | report DIR``."""
+"""Command line: ``neurocircuits list | run NAME | report DIR | diagram TARGET``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,15 @@ def _parse_set(items: Sequence[str]) -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["diagram"]:  # parsed by neurocircuits.diagrams.command
+        try:
+            from neurocircuits.diagrams.command import run_diagram
+
+            return run_diagram(argv[1:])
+        except NeurocircuitsError as e:
+            print(f"neurocircuits: error: {e}", file=sys.stderr)
+            return 2
     p = argparse.ArgumentParser(prog="neurocircuits", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="list the registered experiments")
@@ -34,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--no-progress", action="store_true")
     rep = sub.add_parser("report", help="rewrite report.md of a run folder")
     rep.add_argument("run_dir")
+    dg = sub.add_parser("diagram", add_help=False, help="draw a neural circuit diagram (see diagram --help)")
+    dg.add_argument("diagram_argv", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
     try:
         if args.cmd == "list":
