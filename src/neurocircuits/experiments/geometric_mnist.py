@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -113,7 +114,7 @@ def sweep_unit(cfg: GeometricMNISTConfig, variant: str, seed: int, ratio: float,
     return {"rows": rows, "scores": {(ratio, ro, k): v for (ro, k), v in sel.scores.items()}}
 
 
-def test_unit(cfg: GeometricMNISTConfig, variant: str, seed: int, ratio: float, readout: str, k: int,
+def evaluate_unit(cfg: GeometricMNISTConfig, variant: str, seed: int, ratio: float, readout: str, k: int,
               device: str) -> list[dict]:
     """The test split, once, at the setting chosen on validation (train + val as references)."""
     d = _data(cfg.n_train, cfg.n_val, cfg.n_test)
@@ -190,7 +191,7 @@ def run(cfg: GeometricMNISTConfig, ctx: RunContext) -> ResultTable:
             (ratio, ro, k), val = max(scores.items(), key=lambda kv: kv[1])  # first best in (ratio, readout, k) order
             choice[v] = (ratio, ro, k, val)
             select.add(variant=v, seed=seed, readout=ro, refraction_ratio=ratio, k=k, val_acc=val)
-            tests[v] = ctx.map([Unit(f"test-{v}-seed{seed}", test_unit, (cfg, v, seed, ratio, ro, k, dev))],
+            tests[v] = ctx.map([Unit(f"test-{v}-seed{seed}", evaluate_unit, (cfg, v, seed, ratio, ro, k, dev))],
                                desc=f"draw {seed} {v}: test")[0]
             table.extend(tests[v])
         best = max(cfg.variants, key=lambda v: choice[v][3])
@@ -203,8 +204,8 @@ def run(cfg: GeometricMNISTConfig, ctx: RunContext) -> ResultTable:
 
 def _claims(cfg: GeometricMNISTConfig, table: ResultTable, sweep: ResultTable, seeds: list[int]) -> str:
     """One verdict per claim, from :mod:`neurocircuits.report.stats` (paired over network draws)."""
-    def per_seed(rep: str, method: str, metric: str = "test_acc") -> list[float]:
-        vals = {r["seed"]: r.get(metric) for r in table.where(representation=rep, method=method).rows}
+    def per_seed(rep: str, method: str, metric: str = "test_acc") -> list[Any]:
+        vals: dict[Any, Any] = {r["seed"]: r.get(metric) for r in table.where(representation=rep, method=method).rows}
         return [vals.get(s, float("nan")) for s in seeds]
 
     def const(rep: str, method: str) -> list[float]:
@@ -229,7 +230,7 @@ def _claims(cfg: GeometricMNISTConfig, table: ResultTable, sweep: ResultTable, s
     claim("P1 (unsupervised): k-means ARI on CRD readouts beats raw pixels",
           per_seed(BEST, "P1 k-means (k=10)", "ari"), per_seed(RAW, "P1 k-means (k=10)", "ari"), "raw pixels")
     coll = [r["collisions"] for r in table.rows if r.get("collisions") is not None
-            and r["representation"].startswith("CRD hidden")]
+            and str(r["representation"]).startswith("CRD hidden")]
     ok = stats.proportion([c == 0 for c in coll])
     lines.append(f"| 'Uniquely encoded': no two distinct test images share a readout | draws x variants with 0 "
                  f"collisions: {ok} | {stats.HOLDS if coll and all(c == 0 for c in coll) else stats.DOES_NOT_HOLD} |")
@@ -254,13 +255,13 @@ def _report(ctx: RunContext, cfg: GeometricMNISTConfig, table: ResultTable, swee
     def summary(rows: list[dict]) -> str:
         return (f"R/tau {stats.choice_summary([r['refraction_ratio'] for r in rows])}, readout "
                 f"{stats.choice_summary([r['readout'] for r in rows])}, k {stats.choice_summary([r['k'] for r in rows])}")
-    best = [r for r in select.rows if r["variant"].startswith("best: ")]
+    best = [r for r in select.rows if str(r["variant"]).startswith("best: ")]
     chosen = "; ".join(f"`{v}`: {summary(select.where(variant=v).rows)}" for v in cfg.variants) + (
-        f". Best variant per draw: {stats.choice_summary([r['variant'][6:] for r in best])}, with {summary(best)}")
+        f". Best variant per draw: {stats.choice_summary([str(r['variant'])[6:] for r in best])}, with {summary(best)}")
     ctx.add_text("Settings chosen on validation (mode (count/draws), or the list)", chosen)
     _plot_sweep(ctx, sweep)
     _plot_raster(ctx, cfg, image, label, [r for r in select.rows if r["seed"] == ctx.seeds[0]
-                                          and not r["variant"].startswith("best")])
+                                          and not str(r["variant"]).startswith("best")])
     ctx.add_text("Setup", (
         f"Encoder A: 784 pixel input nodes at (col + 0.5, row + 0.5, 0); {cfg.n_hidden} hidden nodes uniform in "
         "[0,28]^2 x z_range; input->hidden edges within r_in, hidden->hidden within r_rec kept with probability p_rec; "
@@ -307,6 +308,7 @@ def _plot_raster(ctx: RunContext, cfg: GeometricMNISTConfig, image: torch.Tensor
         r = simulate(net, stim, cfg.horizon, dt=cfg.dt, record_spikes=True)
         row[0].imshow(image.view(28, 28).numpy(), cmap="gray_r")
         row[0].set_title(f"test image 0 (label {label})", fontsize=9)
+        assert r.spike_time is not None and r.spike_node is not None and net.positions is not None
         t, n = r.spike_time.numpy(), r.spike_node.numpy()
         hid = n >= net.n_inputs
         h = net.hidden()

@@ -260,7 +260,7 @@ def _fresh_state(p: _Plan, B: int) -> GeometricState:
     N, L, M = p.n, p.L, p.M
     if p.backend == "numba":
         M1, NW = (M + 1, N) if M else (1, 1)
-        bufs = dict(S=np.zeros((B, N)), ready=np.zeros((B, N), np.int64), first=np.full((B, N), -1, np.int64),
+        bufs: dict[str, np.ndarray] = dict(S=np.zeros((B, N)), ready=np.zeros((B, N), np.int64), first=np.full((B, N), -1, np.int64),
                     counts=np.zeros((B, N), np.int32), arrivals=np.zeros(B, np.int64),
                     discarded=np.zeros(B, np.int64), ring_w=np.zeros((B, L, N)),
                     tl=np.zeros((B, L, N), np.int32),
@@ -273,7 +273,7 @@ def _fresh_state(p: _Plan, B: int) -> GeometricState:
         return _numba_state(p, 0, bufs)
     dev, dt_ = p.dev, p.dtype
     ring = torch.zeros(L, B, N, dtype=dt_, device=dev)
-    bufs = dict(ring=ring, ring_n=ring if p.unit_weights else torch.zeros(L, B, N, dtype=dt_, device=dev),
+    tbufs: dict[str, Any] = dict(ring=ring, ring_n=ring if p.unit_weights else torch.zeros(L, B, N, dtype=dt_, device=dev),
                 hist=torch.zeros(max(M, 1), B, N, dtype=dt_, device=dev),
                 edge_off=p.delay * (B * N) + p.post)
     return GeometricState(0, p.dt, "torch", torch.zeros(B, N, dtype=dt_, device=dev),
@@ -281,7 +281,7 @@ def _fresh_state(p: _Plan, B: int) -> GeometricState:
                           torch.full((B, N), -1, dtype=torch.int64, device=dev),
                           torch.zeros(B, N, dtype=torch.int32, device=dev),
                           torch.zeros(B, dtype=torch.int64, device=dev),
-                          torch.zeros(B, dtype=torch.int64, device=dev), bufs, p)
+                          torch.zeros(B, dtype=torch.int64, device=dev), tbufs, p)
 
 
 def _forced_mask(net: GeometricNetwork, state: GeometricState, inputs: Any) -> np.ndarray | torch.Tensor | None:
@@ -336,6 +336,7 @@ def step(net: GeometricNetwork, state: GeometricState, inputs: Any = None
         b_idx = np.repeat(np.arange(B), nf)
         n_idx = np.concatenate([bb["fired"][b, :nf[b]] for b in range(B)]) if B else np.zeros(0, np.int32)
         return state, (torch.from_numpy(b_idx.astype(np.int64)), torch.from_numpy(n_idx.astype(np.int64)))
+    assert forced is None or isinstance(forced, torch.Tensor)
     b, i = _torch_step(state, forced)
     return state, (b, i)
 
@@ -469,7 +470,7 @@ def simulate(net: GeometricNetwork, stimulus: Any, horizon: float, *, dt: float 
         import numba
 
         old = numba.get_num_threads()
-        numba.set_num_threads(min(num_threads or torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(min(num_threads or torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     try:
         parts = [run(plan, steps_all[s:s + chunk], n_steps, record_spikes, s)
                  for s in range(0, stim.shape[0], chunk)] or [run(plan, steps_all[:0], n_steps, record_spikes, 0)]
@@ -499,13 +500,13 @@ def _run_numba(p: _Plan, steps: np.ndarray, n_steps: int, record: bool, offset: 
         st = _fresh_state(p, B)
         rec = (np.zeros((B, cap), np.int32), np.zeros((B, cap), np.int64), np.zeros(B, np.int64)) if record else None
         _numba_advance(st, n_steps, n_steps, f_steps, f_nodes, np.zeros(B, np.int64), rec)
-        if not record or rec[2].max(initial=0) <= cap:
+        if rec is None or rec[2].max(initial=0) <= cap:
             break
         cap = int(rec[2].max())  # too many spikes for the buffer: run again with room for all
     b = st.buffers
     out = [torch.from_numpy(b["first"]), torch.from_numpy(b["counts"]), torch.from_numpy(b["arrivals"]),
            torch.from_numpy(b["discarded"])]
-    if record:
+    if rec is not None:
         n = rec[2]
         out += [torch.from_numpy(np.repeat(np.arange(B, dtype=np.int64) + offset, n)),
                 torch.from_numpy(np.concatenate([rec[0][i, :n[i]] for i in range(B)] or [np.zeros(0, np.int32)])
