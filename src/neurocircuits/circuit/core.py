@@ -411,11 +411,13 @@ class Circuit:
 
         return spectral_radius(self.to_scipy(kind, signed))
 
-    def effective_rank(self, kind: SynapseKind | None = "chemical", signed: bool = True) -> float:
-        """Effective rank (Roy & Vetterli 2007) of the (signed) matrix of ``kind`` synapses."""
+    def effective_rank(self, kind: SynapseKind | None = "chemical", signed: bool = True,
+                       measure: str = "entropy") -> float:
+        """Effective rank of the (signed) matrix of ``kind`` synapses; ``measure``: entropy (Roy &
+        Vetterli 2007), participation or eig_ratio (see :func:`neurocircuits.circuit.stats.effective_rank`)."""
         from neurocircuits.circuit.stats import effective_rank
 
-        return effective_rank(self.to_scipy(kind, signed))
+        return effective_rank(self.to_scipy(kind, signed), measure)
 
     def reciprocity(self, kind: SynapseKind | None = "chemical") -> float:
         """Fraction of directed ``kind`` edges whose reverse edge also exists."""

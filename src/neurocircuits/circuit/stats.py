@@ -74,24 +74,47 @@ def spectral_radius(a: Any, method: EigenMethod = "auto") -> float:
     return float(np.abs(np.linalg.eigvals(dense)).max())
 
 
-def effective_rank(a: Any, eps: float = 1e-12) -> float:
-    """Effective rank of Roy & Vetterli (2007): ``exp(H(p))``, ``p`` = normalised singular values.
+EFFECTIVE_RANK_KINDS = ("entropy", "participation", "eig_ratio")
 
-    Equals the rank for a matrix with equal non-zero singular values; lies in [1, rank]
-    (0 for the zero matrix). Rectangular matrices are accepted.
+
+def effective_rank(a: Any, kind: str = "entropy", eps: float = 1e-12) -> float:
+    """Effective rank of a matrix under one of three definitions (``kind``).
+
+    - ``"entropy"`` (Roy & Vetterli 2007): ``exp(-sum p_i log p_i)``, ``p_i = s_i / sum s``
+      over the singular values; in [1, rank], equal to the rank when the non-zero singular
+      values are equal. Rectangular matrices are accepted.
+    - ``"participation"``: ``(sum s_i^2)^2 / sum s_i^4``; in [1, rank], the same equality.
+    - ``"eig_ratio"``: ``sum |lambda_i| / (|lambda_1| N)`` over the eigenvalues of a square
+      ``N x N`` matrix; in (0, 1] (the normalised measure quoted for experimental connectivity
+      in Liu et al., ICLR 2024).
+
+    The zero matrix has effective rank 0 under every definition. This is the one definition
+    in neurocircuits (``Circuit.effective_rank``, :mod:`neurocircuits.measure` and the
+    laziness measures use it).
 
     Example:
-        >>> round(effective_rank(np.eye(4)), 6)
-        4.0
+        >>> round(effective_rank(np.eye(4)), 6), round(effective_rank(np.eye(4), "eig_ratio"), 6)
+        (4.0, 1.0)
     """
-    a = _matrix(a, square=False)
+    if kind not in EFFECTIVE_RANK_KINDS:
+        from neurocircuits.errors import UnknownNameError
+
+        raise UnknownNameError("effective-rank kind", kind, EFFECTIVE_RANK_KINDS)
+    a = _matrix(a, square=kind == "eig_ratio")
     dense = a.toarray() if sp.issparse(a) else a
     if dense.size == 0:
         return 0.0
+    if kind == "eig_ratio":
+        lam = np.abs(np.linalg.eigvals(dense))
+        top = lam.max()
+        return 0.0 if top <= eps else float(lam.sum() / (top * dense.shape[0]))
     s = np.linalg.svd(dense, compute_uv=False)
     total = s.sum()
     if total <= eps:
         return 0.0
+    if kind == "participation":
+        s2 = s ** 2
+        return float(s2.sum() ** 2 / (s2 ** 2).sum())
     p = s[s > eps * total] / total
     return float(np.exp(-(p * np.log(p)).sum()))
 

@@ -24,6 +24,7 @@ EXPERIMENTS: dict[str, str] = {
     "emergence-init": "neurocircuits.experiments.emergence_init",
     "geometric-mnist": "neurocircuits.experiments.geometric_mnist",
     "ncap-swimmer": "neurocircuits.experiments.ncap_swimmer",
+    "rich-lazy": "neurocircuits.experiments.rich_lazy",
     "worm-dynamics": "neurocircuits.experiments.worm_dynamics",
 }
 

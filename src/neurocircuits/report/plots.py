@@ -136,3 +136,11 @@ def _unique(values: Any) -> list[Any]:
 
 def _sort_key(v: Any) -> tuple[int, Any, str]:
     return (0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v))
+
+
+def plot_seed_dots(ax, xs: Sequence[float], values: Sequence[Sequence[float]], label: str | None = None) -> None:
+    """A line through the mean of each x's values (NaN skipped) with every seed's value as a dot."""
+    means = [float(np.nanmean(v)) if len(v) and not np.all(np.isnan(v)) else np.nan for v in values]
+    line, = ax.plot(xs, means, marker="o", label=label)
+    for x, v in zip(xs, values):
+        ax.scatter([x] * len(v), v, s=8, color=line.get_color(), alpha=0.5)
