@@ -28,6 +28,19 @@ def slow_square(i: int, sleep: float, log: str, fail: int) -> int:
     return i * i
 
 
+def diverging_fit(seed: int) -> float:
+    """Train a linear model with an absurd learning rate: the loss becomes infinite."""
+    import torch
+
+    from neurocircuits.train import TrainConfig, fit
+
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(64, 4, generator=g) * 1e3, torch.randn(64, 1, generator=g)
+    hist = fit(torch.nn.Linear(4, 1), (x, y), torch.nn.functional.mse_loss,
+               TrainConfig(epochs=50, lr=1.0, optimizer="sgd", momentum=0.0), seed=seed)
+    return hist[-1].train_loss
+
+
 def square(x: int) -> int:
     if x == 3:
         raise ValueError("three is bad")
@@ -48,6 +61,7 @@ class SelfTestConfig(ExperimentConfig):
     mode: Literal["square", "cube"] = "square"  # a Literal field (choices checked)
     fractions: tuple[float, ...] = (0.5, 0.5)  # must sum to 1
     offset: float = -1.0  # a field allowed to be negative
+    diverge: bool = False  # one unit trains with an absurd learning rate
     SIGNED = frozenset({"offset", "fail"})
     SUM_TO_ONE = ("fractions",)
     QUICK = {"n_units": 4}
@@ -56,9 +70,12 @@ class SelfTestConfig(ExperimentConfig):
 def run(cfg: SelfTestConfig, ctx: RunContext) -> ResultTable:
     units = [Unit(f"s{seed}-u{i}", slow_square, (i + 100 * seed, cfg.sleep, cfg.log, cfg.fail))
              for seed in ctx.seeds for i in range(cfg.n_units)]
+    if cfg.diverge:
+        units.append(Unit("diverge", diverging_fit, (0,)))
     table = ResultTable(["value"], title="self test")
     for u, v in zip(units, ctx.map(units, desc="self-test units")):
         table.add(unit=u.key, value=v)
+    ctx.add_table(table, f"extra-{cfg.mode}", "a table named after the config")
     return table
 
 
