@@ -12,7 +12,7 @@ install:
 	$(PIP) install -e .
 
 install-test: install
-	$(PIP) install -e ".[test]"
+	$(PIP) install -e ".[test,distributed]"
 
 demo: install
 	neurocircuits run connectome-stats --out runs/connectome-stats

@@ -72,7 +72,7 @@ def _config_help(name: str) -> str:
     return "\n".join(lines)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     p = argparse.ArgumentParser(prog="neurocircuits", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"neurocircuits {_version()}")
@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--no-progress", action="store_true")
     rep = sub.add_parser("report", help="rewrite report.md of a run folder")
     rep.add_argument("run_dir")
-    return p
+    return p, r
 
 
 def _run_help(argv: list[str]) -> str | None:
@@ -119,9 +119,9 @@ def _run_help(argv: list[str]) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = _run_help(argv)
-    p = _parser()
+    p, run_parser = _parser()
     if extra is not None:
-        p._subparsers._group_actions[0].choices["run"].epilog = extra  # type: ignore[union-attr]
+        run_parser.epilog = extra
     args = p.parse_args(argv)
     previous: Any = None
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -214,12 +215,12 @@ class RayExecutor(Executor):
             sigterm = signal.getsignal(signal.SIGTERM) if main else None
             if self.address:
                 try:
-                    ray.init(address=self.address, logging_level="WARNING")
+                    ray.init(address=self.address, logging_level=logging.WARNING)
                 except (ConnectionError, ValueError, RuntimeError) as e:
                     raise ValidationError(f"cannot connect to the Ray cluster at --address {self.address}: {e}") from e
             else:
                 ray.init(num_cpus=self.num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                         logging_level="WARNING")
+                         logging_level=logging.WARNING)
             self._started = True
             if main and sigterm is not None:  # ray.init replaces the SIGTERM handler: keep ours (stop like Ctrl-C)
                 signal.signal(signal.SIGTERM, sigterm)

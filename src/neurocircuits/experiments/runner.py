@@ -161,7 +161,7 @@ def run_experiment(
     cfg = build_config(name, quick, seeds, overrides)  # validated before anything is written
     dev = resolve_device(device)
     own = not isinstance(executor, Executor)  # an executor passed in stays open for its owner
-    ex = make_executor(executor, workers, address) if own else executor  # type: ignore[arg-type]
+    ex = executor if isinstance(executor, Executor) else make_executor(executor, workers, address)
     out_dir = Path(out) if out is not None else Path("runs") / (name + ("-quick" if quick else ""))
     _prepare_out(out_dir)
     cfg_dict = json.loads(json.dumps({"experiment": name, "quick": quick, **cfg.to_dict()}))

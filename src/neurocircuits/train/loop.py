@@ -114,10 +114,10 @@ def model_device(model: nn.Module) -> torch.device:
         >>> model_device(torch.nn.Linear(2, 2))
         device(type='cpu')
     """
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
+    for p in model.parameters():
+        return p.device
+    for b in model.buffers():
+        return b.device
     return torch.device("cpu")
 
 
