@@ -61,7 +61,9 @@ def _full_unit_counts() -> dict[str, tuple[int, str]]:
 
         ec = EmergenceInitConfig()
         n = len(_units(ec, list(range(ec.seeds))))
-        n_mt = len(ec.mt_alphas) * len(ec.mt_arms) * ec.seeds if ec.translation else 0
+        # Kaiming (A) does not depend on alpha: one run per seed; every other arm one per alpha
+        per_seed = sum(1 if a == "A" else len(ec.mt_alphas) for a in ec.mt_arms)
+        n_mt = per_seed * ec.seeds if ec.translation else 0
         counts["emergence-init"] = (n + n_mt, f"{n} MNIST training runs + {n_mt} Transformer runs")
     except Exception:  # noqa: BLE001 - the experiment's internals may move; fall back to its docs
         counts["emergence-init"] = (925, "660 MLP + 220 CNN + 45 Transformer runs (docs)")
@@ -78,8 +80,8 @@ def _full_unit_counts() -> dict[str, tuple[int, str]]:
 
 # seconds per unit of a full config, from documented runs on the shared 2-core CPU machine
 RECORDED = {
-    "emergence-init": (276 / 156 * (50000 * 3) / (4000 * 2),
-                       "quick run 276 s / 156 units, x18.75 for 50k images and 3 epochs (vs 4k, 2)"),
+    "emergence-init": (276 / 154 * (50000 * 3) / (4000 * 2),
+                       "quick run 276 s / 154 units, x18.75 for 50k images and 3 epochs (vs 4k, 2)"),
     "geometric-mnist": (655 / 3 * 2, "full-data run 655 s / 3 (seed, variant) units at 2 ratios, x2 for 4 ratios"),
     "worm-dynamics": (653 / 147 * (30 / 8) * 2,
                       "quick 3-seed run 653 s / 147 units, x3.75 for 30 epochs (vs 8), x2 for stride 1 (vs 2)"),
