@@ -81,7 +81,7 @@ def _cli(args, cwd):
             "from neurocircuits.cli import main; sys.exit(main(sys.argv[1:]))")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, HERE]), "OMP_NUM_THREADS": "1",
            "RAY_USAGE_STATS_ENABLED": "0"}
-    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=cwd, env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -102,7 +102,7 @@ def test_sigterm_midway_then_rerun_loses_only_units_in_flight(tmp_path, selftest
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
+    os.killpg(proc.pid, signal.SIGTERM)  # as a batch scheduler does: the whole process group
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert "terminated" in err and "Traceback" not in err

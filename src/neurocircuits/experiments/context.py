@@ -110,8 +110,10 @@ class InProcessExecutor(Executor):
 def _worker_init(threads: int) -> None:
     import signal
 
-    # Ctrl-C goes to the whole process group: let the parent decide (it stops the workers)
+    # Ctrl-C and a batch scheduler's SIGTERM go to the whole process group: the parent decides
+    # (it keeps what has returned and kills the workers)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
     torch.set_num_threads(threads)
@@ -171,7 +173,7 @@ class ProcessExecutor(Executor):
         pool.shutdown(wait=not kill, cancel_futures=True)
         for p in procs:  # units in flight are lost anyway; do not let them run on
             if p.is_alive():
-                p.terminate()
+                p.kill()
         for p in procs:
             p.join(5)
 
