@@ -27,7 +27,10 @@ class Unit:
 
     ``fn(*args, **kwargs)`` is computed once and saved under ``key``; ``fn`` must be a
     module-level function (picklable), so that worker processes or a cluster can run it.
-    ``gpu`` is the fraction of a GPU the unit asks for where the executor schedules GPUs.
+    ``gpu`` is the fraction of a GPU the unit asks for where the executor schedules GPUs
+    (Ray on a cluster with GPUs). Pass data, seeds and the device as arguments, never the
+    :class:`RunContext`: a unit must be a pure function of its arguments, so that every
+    executor gives the same result.
 
     Example:
         >>> Unit("seed=0", pow, (2, 10)).run()
