@@ -19,7 +19,9 @@ What it measures, interleaved in one process so that a busy machine slows every 
    start-up). The seconds per unit of connectome-stats are measured here (one worker with one
    thread); those of the other experiments come from their documented runs on a 2-core CPU,
    scaled to the full config's unit size as the ``source`` column says. They are rough: a unit
-   that used both cores there may take up to twice as long on one core.
+   that used both cores there may take up to twice as long on one core. ``--from-run
+   NAME=DIR`` replaces them with the compute seconds per unit that a run of this version
+   recorded in its manifest (e.g. a full run on the target machine).
 """
 
 from __future__ import annotations
@@ -94,7 +96,10 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--noop-units", type=int, default=100)
     ap.add_argument("--out", default="benchmarks/results/executor.json")
+    ap.add_argument("--from-run", nargs="*", default=[], metavar="NAME=DIR",
+                    help="take an experiment's seconds per unit from a finished run folder (its manifest)")
     args = ap.parse_args()
+    measured_runs = dict(_unit_seconds_of_run(item) for item in args.from_run)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
     cfg = ConnectomeStatsConfig()
@@ -142,7 +147,12 @@ def main() -> None:
     rows = []
     print(f"\n  {'experiment':18s} {'units':>6s} {'s/unit':>8s} {'1 core h':>9s} {'16 cores':>10s} {'128 cores':>10s}  source")
     for name, (n, how) in counts.items():
-        sec, src = (per_unit, "measured here (1 worker, 1 thread)") if name == "connectome-stats" else RECORDED[name]
+        if name in measured_runs:
+            sec, src = measured_runs[name]
+        elif name == "connectome-stats":
+            sec, src = per_unit, "measured here (1 worker, 1 thread)"
+        else:
+            sec, src = RECORDED[name]
         proj = {c: math.ceil(n / c) * sec + n * ray_over / c for c in (1, 16, 128)}
         rows.append({"experiment": name, "units": n, "units_are": how, "seconds_per_unit": sec, "source": src,
                      **{f"projected_s_{c}_cores": v for c, v in proj.items()}})
@@ -157,6 +167,19 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     print(f"\nwrote {out}")
+
+
+def _unit_seconds_of_run(item: str) -> tuple[str, tuple[float, str]]:
+    """``NAME=DIR`` -> (NAME, (mean compute seconds per unit, source)) from DIR/manifest.json."""
+    name, _, folder = item.partition("=")
+    man = json.loads((Path(folder) / "manifest.json").read_text())
+    units = [u for u in (man.get("units") or {}).values() if u.get("computed")]
+    if not units:
+        raise SystemExit(f"{folder}: the manifest records no computed units (run it with this version first)")
+    n = sum(u["computed"] for u in units)
+    sec = sum(u["seconds_total"] for u in units) / n
+    return name, (sec, f"measured in a {'quick' if man.get('quick') else 'full'} run: {n} units "
+                       f"({man.get('executor', 'in-process')})")
 
 
 def _hm(s: float) -> str:

@@ -72,27 +72,32 @@ class UnitsFailedError(NeurocircuitsError, RuntimeError):
 Outcome = tuple[int, bool, Any]
 
 
-def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    return fn(*args, **kwargs)
+def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, float]:
+    """Run one unit where the executor put it; return its value and its compute seconds."""
+    t = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return value, time.perf_counter() - t
 
 
 class Executor:
     """Base of the executors behind :meth:`RunContext.map` (in-process by default).
 
-    Subclasses implement :meth:`results`; :meth:`close` releases workers or a cluster
-    connection at the end of a run (``kill=True`` after an interruption: stop units in flight).
+    Subclasses implement :meth:`results` (yield ``(index, True, (value, seconds))`` or
+    ``(index, False, error)`` as each unit finishes); :meth:`close` releases workers or a
+    cluster connection at the end of a run (``kill=True`` after an interruption).
     """
 
     name = "in-process"
 
     def results(self, units: Sequence[Unit]) -> Iterator[Outcome]:
+        """Yield ``(index, ok, (value, seconds) or error)`` as each unit finishes."""
         for i, u in enumerate(units):
             try:
-                value = u.run()
+                out = _call(u.fn, u.args, dict(u.kwargs))
             except Exception as e:  # reported with its key once the other units have run
                 yield i, False, e
             else:
-                yield i, True, value
+                yield i, True, out
 
     def close(self, kill: bool = False) -> None:
         """Release resources held between ``map`` calls (none for the in-process executor)."""
@@ -105,7 +110,7 @@ class InProcessExecutor(Executor):
     """Runs units one after the other in this process (the default).
 
     Example:
-        >>> list(InProcessExecutor().results([Unit("a", abs, (-2,))]))
+        >>> [(i, ok, out[0]) for i, ok, out in InProcessExecutor().results([Unit("a", abs, (-2,))])]
         [(0, True, 2)]
     """
 
@@ -409,7 +414,7 @@ class RunContext:
         """Run independent ``units`` on the context's executor; return their results in input order.
 
         Each unit is checkpointed under its key as :meth:`memo` does, by this process as soon
-        as the unit returns, so a resumed run (on any executor) computes only the units that
+        as the unit returns (its compute seconds add up in ``manifest["units"][desc]``), so a resumed run (on any executor) computes only the units that
         are missing, and an interrupted one loses only the units in flight. A unit that raises
         does not stop the others; after all have run, :class:`UnitsFailedError` names each
         failed key with its error.
@@ -435,19 +440,29 @@ class RunContext:
         if not todo:
             return results
         failures: dict[int, BaseException] = {}
+        stats = self.manifest.setdefault("units", {}).setdefault(
+            desc, {"computed": 0, "loaded": 0, "failed": 0, "seconds_total": 0.0, "seconds_max": 0.0})
+        stats["loaded"] += len(units) - len(todo)
+        t0 = time.perf_counter()
         with self.bar(total=len(todo), desc=desc) as bar:
             outcomes = self.executor.results([units[i] for i in todo])
             try:
-                for j, ok, value in outcomes:
+                for j, ok, out in outcomes:
                     i = todo[j]
                     if ok:
+                        value, seconds = out
                         atomic_save(value, self._memo_path(units[i].key))
                         results[i] = value
+                        stats["computed"] += 1
+                        stats["seconds_total"] += seconds
+                        stats["seconds_max"] = max(stats["seconds_max"], seconds)
                     else:
-                        failures[i] = value
-                        self.log(f"unit {units[i].key} failed: {type(value).__name__}: {value}")
+                        failures[i] = out
+                        stats["failed"] += 1
+                        self.log(f"unit {units[i].key} failed: {type(out).__name__}: {out}")
                     bar.update(1)
             finally:
+                stats["wall_s"] = stats.get("wall_s", 0.0) + time.perf_counter() - t0
                 close = getattr(outcomes, "close", None)
                 if close is not None:
                     close()

@@ -179,13 +179,14 @@ def run_experiment(
         if diff:  # nothing finished there yet: the folder is not locked to the old config
             old_manifest = None
     cfg_file.write_text(json.dumps(cfg_dict, indent=1))
-    prior_s, sessions = 0.0, 0
-    if isinstance(old_manifest, dict):
+    prior_s, sessions, units = 0.0, 0, {}
+    if isinstance(old_manifest, dict):  # resuming: time and unit counts add up over sessions
         prior_s = float(old_manifest.get("wall_time_s") or 0.0)
         sessions = int(old_manifest.get("sessions") or 1)
+        units = {k: {**v, "loaded": 0} for k, v in (old_manifest.get("units") or {}).items() if isinstance(v, dict)}
     manifest = {"experiment": name, "title": exp.title, "description": exp.description,
                 "quick": quick, "seeds": list(range(cfg.seeds)), "config": cfg_dict, "complete": False,
-                "executor": ex.describe(), "sessions": sessions + 1, "wall_time_s": prior_s}
+                "executor": ex.describe(), "sessions": sessions + 1, "wall_time_s": prior_s, "units": units}
     ctx = RunContext(out_dir, list(range(cfg.seeds)), quick, dev, progress, manifest, executor=ex)
     (out_dir / "env.json").write_text(json.dumps(environment(), indent=1))
     t0 = time.perf_counter()

@@ -45,6 +45,14 @@ def write_report(run_dir: str | Path) -> Path:
         f"- mode: {'quick' if man.get('quick') else 'full'}; seeds: {man.get('seeds')}",
         f"- wall time: {man.get('wall_time_s', float('nan')):.1f} s"
         + (f" (over {sessions} sessions)" if sessions > 1 else ""),
+    ]
+    for desc, u in (man.get("units") or {}).items():
+        if isinstance(u, dict) and u.get("computed", 0) + u.get("failed", 0) + u.get("loaded", 0):
+            mean = u.get("seconds_total", 0.0) / max(u.get("computed", 0), 1)
+            lines.append(f"- units ({desc}): {u.get('computed', 0)} computed ({mean:.1f} s each on average, "
+                         f"{man.get('executor', 'in-process')}), {u.get('loaded', 0)} loaded from checkpoints"
+                         + (f", {u['failed']} failed" if u.get("failed") else ""))
+    lines += [
         "",
     ]
     for sec in man.get("text", []):
