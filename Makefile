@@ -4,7 +4,7 @@
 PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 
-.PHONY: install install-test demo test
+.PHONY: install install-test demo lint test
 
 install:
 	$(PIP) install torch==2.13.0
@@ -17,5 +17,10 @@ install-test: install
 demo: install
 	neurocircuits run connectome-stats --out runs/connectome-stats
 
-test: install-test
+# layering (the import-linter contract in pyproject.toml) and types (mypy, config in pyproject.toml)
+lint: install-test
+	$(PYTHON) -c "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+	$(PYTHON) -m mypy src/neurocircuits
+
+test: install-test lint
 	$(PYTHON) -m pytest -q

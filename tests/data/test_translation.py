@@ -51,3 +51,22 @@ def test_iwslt14_reader(tmp_path):
     (tmp_path / "test.en").write_text("we go\n")
     with pytest.raises(CorruptDataError):
         iwslt14(tmp_path)
+
+
+def test_load_corpus_auto_falls_back_and_names_are_checked(tmp_path):
+    from neurocircuits.data.translation import load_corpus
+    from neurocircuits.errors import DataNotFoundError, UnknownNameError
+
+    c = load_corpus("auto", n_train=20, n_eval=4, vocab=10, max_len=6, path=tmp_path)
+    assert c.source.startswith("synthetic") and (len(c.train), len(c.val), len(c.test)) == (20, 4, 4)
+    with pytest.raises(DataNotFoundError):
+        load_corpus("iwslt14", path=tmp_path)
+    with pytest.raises(UnknownNameError):
+        load_corpus("wmt")  # type: ignore[arg-type]
+    d = tmp_path / "iw"
+    d.mkdir()
+    for s in ("train", "valid", "test"):
+        (d / f"{s}.de").write_text("ein haus\nzwei\n")
+        (d / f"{s}.en").write_text("a house\ntwo\n")
+    c = load_corpus("auto", n_train=1, n_eval=1, path=d)
+    assert c.train == [(["ein", "haus"], ["a", "house"])] and len(c.val) == 1

@@ -209,3 +209,53 @@ def test_gradinit_repairs_an_exploding_init_and_respects_bounds():
         gradinit_(net, (x, y), nn.functional.cross_entropy, lr=0.05, optimizer="lbfgs")
     with pytest.raises(ValidationError):
         gradinit_(net, (x, y), nn.functional.cross_entropy, lr=0.0)
+
+
+# --- prepare_arm: the arms of the control experiment -----------------------------------
+def _net():
+    return mlp(depth=4, width=16, in_dim=6, n_classes=3, bias=False)
+
+
+def test_prepare_arm_matches_the_building_blocks():
+    from neurocircuits.init import prepare_arm
+
+    a, ref = _net(), _net()
+    groups = prepare_arm(a, "A", 1.5, lr=0.1, seed=3)
+    kaiming_(ref, seed=3)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), ref.parameters()))
+    assert len(groups) == 1 and "lr" not in groups[0]
+
+    b, ref = _net(), _net()
+    prepare_arm(b, "B", 1.5, lr=0.1, seed=3)
+    emergence_init(ref, 1.5, seed=3)
+    assert all(torch.equal(p, q) for p, q in zip(b.parameters(), ref.parameters()))
+
+    c = _net()
+    groups = prepare_arm(c, "C", 1.5, lr=0.1, optimizer="sgd", seed=3)
+    kaiming_(ref := _net(), seed=3)
+    assert all(torch.equal(p, q) for p, q in zip(c.parameters(), ref.parameters()))  # C keeps Kaiming weights
+    assert [g["lr"] for g in groups] == [g["lr"] for g in equivalent_lr_groups(ref, 1.5, 0.1, "sgd")]
+
+    d = _net()
+    groups = prepare_arm(d, "D", 1.5, lr=0.1, optimizer="adam", seed=3)
+    e = layer_exponents(4)
+    assert [g["lr"] for g in groups] == pytest.approx([0.1 * 1.5 ** k for k in e])  # Adam: x alpha^+e
+
+
+def test_prepare_arm_gradinit_and_errors():
+    from neurocircuits.init import prepare_arm
+
+    g = _net()
+    x, y = torch.randn(64, 6), torch.randint(0, 3, (64,))
+    before = [p.detach().clone() for p in g.parameters()]
+    prepare_arm(g, "G", 1.0, lr=0.05, gradinit_data=(x, y), loss_fn=nn.functional.cross_entropy,
+                gradinit_steps=3, batch_size=16, seed=0)
+    kaiming_(ref := _net(), seed=0)
+    assert any(not torch.equal(p, q) for p, q in zip(g.parameters(), ref.parameters()))
+    assert len(before) == len(list(g.parameters()))
+    with pytest.raises(ValidationError, match="gradinit_data"):
+        prepare_arm(_net(), "G", 1.0, lr=0.05)
+    with pytest.raises(UnknownNameError):
+        prepare_arm(_net(), "E", 1.0, lr=0.05)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="alpha"):
+        prepare_arm(_net(), "B", -1.0, lr=0.05)

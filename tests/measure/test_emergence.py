@@ -165,3 +165,18 @@ def test_bad_input():
     c = Circuit(["a", "b"], [0, 1], [1, 0], [1.0, 1.0], ["chemical", "chemical"])
     with pytest.raises(ValidationError, match="cycle"):
         dag_log10_emergence(c, [True, False])
+
+
+def test_logsumexp_helpers_agree_with_scipy():
+    import numpy as np
+    from scipy.special import logsumexp
+
+    from neurocircuits.measure.emergence import _logsumexp, _row_logsumexp
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(7, 33)) * 50
+    x[2] = -np.inf
+    x[3, :5] = -np.inf
+    assert _logsumexp(x[0]) == pytest.approx(float(logsumexp(x[0])), rel=1e-12)
+    assert _logsumexp(x[2]) == -np.inf and _logsumexp(np.array([])) == -np.inf
+    np.testing.assert_allclose(_row_logsumexp(x), logsumexp(x, axis=1), rtol=1e-12)

@@ -34,3 +34,17 @@ def test_metric_must_be_numeric():
     t = ResultTable(metrics=["acc"])
     with pytest.raises(ValidationError, match="must be a number"):
         t.add(acc="high")
+
+
+def test_flags_are_shown_as_k_of_n_never_as_mean_sd(tmp_path):
+    from neurocircuits.report.table import ResultTable
+
+    t = ResultTable(["acc", "diverged"], flags=["diverged"])
+    t.add(arm="A", seed=0, acc=0.9, diverged=0)
+    t.add(arm="A", seed=1, acc=float("nan"), diverged=1)
+    t.add(arm="A", seed=2, acc=0.8, diverged=0)
+    md = t.to_markdown()
+    row = md.strip().splitlines()[-1]
+    assert "| 1/3 |" in row and "(n = 2)" in row and "0.33" not in row
+    t.save(tmp_path / "t.json")
+    assert ResultTable.load(tmp_path / "t.json").flags == ["diverged"]

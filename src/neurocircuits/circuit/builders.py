@@ -84,7 +84,7 @@ def geometric(
             idx = np.arange(start, min(start + 1024, n))
             hit[idx - start, idx] = False
             i, j = np.nonzero(hit)
-            pres.append(i + start), posts.append(j)
+            pres.append(i + start), posts.append(j)  # type: ignore[func-returns-value]
         pre, post = np.concatenate(pres), np.concatenate(posts)
     else:
         raise ValidationError(f"unknown rule {rule!r}; use 'radius', 'knn' or 'prob'")
@@ -193,7 +193,7 @@ def from_module(module: nn.Module, *, include_bias: bool = False) -> Circuit:
         classes += [lname] * lin.out_features
         W = lin.weight.detach().cpu().double().numpy()
         o, i = np.nonzero(W)
-        pre.append(i + start_in), post.append(o + start_out), w.append(W[o, i])
+        pre.append(i + start_in), post.append(o + start_out), w.append(W[o, i])  # type: ignore[func-returns-value]
         offsets.append(start_out)
     meta: dict[str, Any] = {"source": "from_module", "module": type(module).__name__,
                             "layers": [n for n, _ in layers]}
@@ -231,6 +231,6 @@ def degree_preserving_shuffle(circuit: Circuit, *, swaps_per_edge: float = 10.0,
     out_pre = np.concatenate([pre, circuit.pre[~m]])
     out_post = np.concatenate([post, circuit.post[~m]])
     return Circuit(circuit.names, out_pre, out_post, np.concatenate([circuit.weight[m], circuit.weight[~m]]),
-                   np.concatenate([circuit.kind[m], circuit.kind[~m]]), cell_class=circuit.cell_class,
-                   sign=circuit.sign, transmitter=circuit.transmitter, positions=circuit.positions,
+                   np.concatenate([circuit.kind[m], circuit.kind[~m]]), cell_class=circuit.cell_class,  # type: ignore[arg-type]
+                   sign=circuit.sign, transmitter=circuit.transmitter, positions=circuit.positions,  # type: ignore[arg-type]
                    meta={**circuit.meta, "null": "degree_preserving_shuffle", "null_seed": seed})

@@ -177,12 +177,12 @@ def from_connectome(
     sign_a = np.array(sign, dtype=np.int8)
     if "chemical" in layers:
         i, j = np.nonzero(chem)
-        pre.append(i), post.append(j), kind.append(np.zeros(i.shape[0], np.int8))
-        s = np.where(sign_a[i] != 0, sign_a[i], 1)
-        w.append(chem[i, j] * s)
+        pre.append(i), post.append(j), kind.append(np.zeros(i.shape[0], np.int8))  # type: ignore[func-returns-value]
+        s = np.where(sign_a[i] != 0, sign_a[i], 1)  # type: ignore[assignment]
+        w.append(chem[i, j] * s)  # type: ignore[operator]
     if "electrical" in layers:
         i, j = np.nonzero(gap)
-        pre.append(i), post.append(j), kind.append(np.ones(i.shape[0], np.int8))
+        pre.append(i), post.append(j), kind.append(np.ones(i.shape[0], np.int8))  # type: ignore[func-returns-value]
         w.append(gap[i, j])
     full = Circuit(
         nodes, np.concatenate(pre), np.concatenate(post), np.concatenate(w), np.concatenate(kind),
@@ -193,8 +193,8 @@ def from_connectome(
     )
     if neurons_only:
         sub = full.subset([n for n, k in zip(nodes, keep) if k])
-        return Circuit(sub.names, sub.pre, sub.post, sub.weight, sub.kind, cell_class=sub.cell_class,
-                       sign=sub.sign, transmitter=sub.transmitter,
+        return Circuit(sub.names, sub.pre, sub.post, sub.weight, sub.kind, cell_class=sub.cell_class,  # type: ignore[arg-type]
+                       sign=sub.sign, transmitter=sub.transmitter,  # type: ignore[arg-type]
                        meta={**full.meta, "neurons_only": True})
     return full
 

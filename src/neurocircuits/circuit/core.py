@@ -110,7 +110,7 @@ class Circuit:
             k = np.zeros(e, dtype=np.int8)
         else:
             kl = list(kind) if not isinstance(kind, np.ndarray) else kind
-            k = (np.array([_kind_code(x) for x in kl], dtype=np.int8) if len(kl) and isinstance(kl[0], str)
+            k = (np.array([_kind_code(x) for x in kl], dtype=np.int8) if len(kl) and isinstance(kl[0], str)  # type: ignore[arg-type]
                  else np.asarray(kl, dtype=np.int8).reshape(-1))
             if k.shape[0] != e:
                 raise ValidationError(f"kind has {k.shape[0]} entries but there are {e} edges")
@@ -301,7 +301,7 @@ class Circuit:
         multi = g.is_multigraph()
         edges = g.edges(keys=True, data=True) if multi else ((a, b, "chemical", d) for a, b, d in g.edges(data=True))
         for a, b, key, d in edges:
-            pre.append(idx[a]), post.append(idx[b]), w.append(d.get("weight", 1.0))
+            pre.append(idx[a]), post.append(idx[b]), w.append(d.get("weight", 1.0))  # type: ignore[func-returns-value]
             k.append(key if key in KINDS else "chemical")
             ln.append(d.get("length"))
         nd = g.nodes
@@ -340,8 +340,8 @@ class Circuit:
         em = keep[self.pre] & keep[self.post] & self.edge_mask(kind)
         return Circuit(
             [self.names[i] for i in old], new_of_old[self.pre[em]], new_of_old[self.post[em]],
-            self.weight[em], self.kind[em], cell_class=self.cell_class[old], sign=self.sign[old],
-            transmitter=self.transmitter[old],
+            self.weight[em], self.kind[em], cell_class=self.cell_class[old], sign=self.sign[old],  # type: ignore[arg-type]
+            transmitter=self.transmitter[old],  # type: ignore[arg-type]
             positions=None if self.positions is None else self.positions[old],
             length=None if self.length is None else self.length[em],
             meta={**self.meta, "subset_of": self.meta.get("source", "")},

@@ -88,7 +88,7 @@ def _read(file: Path) -> MNISTSplits:
             raise CorruptDataError(f"{file}: expected ({n}, 784) images and ({n},) labels, "
                                    f"got {x.shape} and {y.shape}")
         out += [torch.from_numpy(x), torch.from_numpy(y)]
-    return MNISTSplits(*out, source=str(file))
+    return MNISTSplits(*out, source=str(file))  # type: ignore[arg-type, misc]
 
 
 def mnist(path: str | Path | None = None, download: bool = False) -> MNISTSplits:

@@ -24,11 +24,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 import torch
 
 from neurocircuits.data.paths import shared_data_dir
-from neurocircuits.errors import CorruptDataError, DataNotFoundError, ValidationError
+from neurocircuits.errors import CorruptDataError, DataNotFoundError, UnknownNameError, ValidationError
 from neurocircuits.base.seed import numpy_rng
 
 Pair = tuple[list[str], list[str]]
@@ -164,9 +165,39 @@ def iwslt14(path: str | Path | None = None, max_train: int | None = None) -> Par
         if s == "train" and max_train:
             pairs = pairs[:max_train]
         splits.append(pairs)
-    return ParallelCorpus(*splits, source=str(root))
+    return ParallelCorpus(splits[0], splits[1], splits[2], source=str(root))
 
 
 def detokenize(tokens: Sequence[str]) -> str:
     """Join tokens and undo BPE (``"@@ "``), as fairseq's ``--remove-bpe``."""
     return " ".join(tokens).replace("@@ ", "").replace("@@", "")
+
+
+CorpusName = Literal["auto", "iwslt14", "synthetic"]
+CORPORA: tuple[str, ...] = get_args(CorpusName)
+
+
+def load_corpus(name: CorpusName = "auto", n_train: int = 10000, n_eval: int = 1000, vocab: int = 60,
+                max_len: int = 12, seed: int = 0, path: str | Path | None = None) -> ParallelCorpus:
+    """A translation corpus: IWSLT14 De-En or the synthetic transduction task.
+
+    ``"iwslt14"`` reads the local copy (:func:`iwslt14`, first ``n_train`` training pairs,
+    first ``n_eval`` validation and test pairs); ``"synthetic"`` draws
+    :func:`synthetic_transduction` with ``n_train`` / ``n_eval`` / ``n_eval`` pairs of
+    ``vocab`` words and up to ``max_len`` words a sentence; ``"auto"`` uses IWSLT14 when it
+    is present and the synthetic task otherwise (``corpus.source`` says which).
+
+    Example:
+        >>> load_corpus("synthetic", n_train=10, n_eval=3).source.startswith("synthetic")
+        True
+    """
+    if name not in CORPORA:
+        raise UnknownNameError("translation corpus", name, CORPORA)
+    if name in ("auto", "iwslt14"):
+        try:
+            c = iwslt14(path, max_train=n_train)
+            return ParallelCorpus(c.train, c.val[:n_eval], c.test[:n_eval], c.source)
+        except DataNotFoundError:
+            if name == "iwslt14":
+                raise
+    return synthetic_transduction(n_train, n_eval, n_eval, vocab=vocab, max_len=max_len, seed=seed)

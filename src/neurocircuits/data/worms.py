@@ -155,7 +155,7 @@ def flavell_dir(root: str | Path | None = None) -> Path:
     """Folder of the Flavell 2023 files: ``root`` or ``<shared data>/celegans-flavell2023``."""
     from neurocircuits.data.paths import shared_data_dir
 
-    folder = Path(root) if root is not None else shared_data_dir() / FLAVELL_DIR
+    folder = Path(root) if root is not None else shared_data_dir() / FLAVELL_DIR  # type: ignore[operator]
     if not folder.is_dir():
         raise DataNotFoundError(f"no Flavell 2023 data folder at {folder}")
     return folder
@@ -513,7 +513,7 @@ def load_nwb(path: str | Path, *, series: str | None = None, name_column: str | 
 def _find_roi_series(nwb: Any, series: str | None, p: Path) -> Any:
     from pynwb.ophys import RoiResponseSeries
 
-    found = {}
+    found = {}  # type: ignore[var-annotated]
     for mod in nwb.processing.values():
         for iface in mod.data_interfaces.values():
             members = getattr(iface, "roi_response_series", None)
@@ -656,7 +656,7 @@ def standardise(traces: np.ndarray, train_frames: np.ndarray | slice | Sequence[
     if isinstance(train_frames, list) and train_frames and isinstance(train_frames[0], tuple):
         sel = np.concatenate([np.arange(a, b) for a, b in train_frames])
     else:
-        sel = train_frames
+        sel = train_frames  # type: ignore[assignment]
     fit = tr[sel]
     if fit.shape[0] < 2:
         raise ValidationError(f"need at least 2 training frames to standardise, got {fit.shape[0]}")
@@ -725,10 +725,10 @@ def connectome_adjacency(names: Sequence[str | None], connectome: str = "cook201
     dense = c.to_dense(signed=False).numpy().astype(np.float64)
     pos = [c.index(n) if n is not None and n in c else -1 for n in names]
     A = np.zeros((len(pos), len(pos)))
-    hit = [i for i, p in enumerate(pos) if p >= 0]
+    hit = [i for i, p in enumerate(pos) if p >= 0]  # type: ignore[operator]
     if hit:
         src = [pos[i] for i in hit]
-        A[np.ix_(hit, hit)] = dense[np.ix_(src, src)]
+        A[np.ix_(hit, hit)] = dense[np.ix_(src, src)]  # type: ignore[arg-type]
     np.fill_diagonal(A, 0.0)
     return A, [names[i] for i in hit]  # type: ignore[misc]
 

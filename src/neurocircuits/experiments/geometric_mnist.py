@@ -178,7 +178,7 @@ def run(cfg: GeometricMNISTConfig, ctx: RunContext) -> ResultTable:
             rows += _few_shot_rows(cfg, rep, torch.cat([ftr, fva]), trva_y, fte, te_y, None, dev)
             t = ResultTable(METRICS)
             _clusters(t, rep, fte[:ncl].numpy(), te_y[:ncl].numpy(), None, with_density=True)
-            rows += t.rows
+            rows += t.rows  # type: ignore[arg-type]
         return rows
 
     base_rows = ctx.memo("baselines", baselines)
@@ -193,7 +193,7 @@ def run(cfg: GeometricMNISTConfig, ctx: RunContext) -> ResultTable:
     base_rows = [r for r in base_rows if not (r["representation"] == "raw pixels"
                                                and r["method"].startswith("P1 k-means") and r.get("seed") is None)]
     reps = ["raw pixels", BLUR, LATENCY]
-    table.extend(sorted(base_rows, key=lambda r: reps.index(r["representation"])))
+    table.extend(sorted(base_rows, key=lambda r: reps.index(r["representation"])))  # type: ignore[arg-type]
 
     # --- geometric dynamics: sweep R / tau on validation, then test once per network draw ---
     sweep = ResultTable(["val_acc", "val_knn1", "val_proto", "spikes_per_hidden", "frac_hidden_fired",
@@ -265,7 +265,7 @@ def _crd_unit(cfg: GeometricMNISTConfig, ctx: RunContext, variant: str, seed: in
                                    val_acc=accs[kb], val_knn1=accs[min(cfg.ks)], val_proto=proto, **diag))
             if best is None or accs[kb] > best[0]:
                 best, kept = (accs[kb], lam, ro, kb), f
-    val_acc, lam, ro, kb = best
+    val_acc, lam, ro, kb = best  # type: ignore[misc]
     # the test images are simulated once, with the settings chosen on validation
     feats, _ = _features(base.with_params(refractory=lam * tau), te_x, cfg, ctx, f"seed {seed} {variant} test")
     ref, fte = kept, feats[ro]  # kept: train + val readouts at the chosen setting
@@ -314,12 +314,12 @@ def _plot_raster(ctx: RunContext, cfg: GeometricMNISTConfig, image: torch.Tensor
         r = simulate(net, stim, cfg.horizon, dt=cfg.dt, record_spikes=True)
         row[0].imshow(image.view(28, 28).numpy(), cmap="gray_r")
         row[0].set_title(f"test image 0 (label {label})", fontsize=9)
-        t, n = r.spike_time.numpy(), r.spike_node.numpy()
+        t, n = r.spike_time.numpy(), r.spike_node.numpy()  # type: ignore[union-attr]
         hid = n >= net.n_inputs
         # hidden nodes ordered by their x coordinate, so the wave's geometry is visible
         h = net.hidden()
         order = np.empty(net.n, dtype=np.int64)
-        order[h] = np.argsort(np.argsort(net.positions[h, 0]))
+        order[h] = np.argsort(np.argsort(net.positions[h, 0]))  # type: ignore[index]
         row[1].scatter(t[hid], order[n[hid]], s=0.3, color="k")
         row[1].set_xlim(0, cfg.horizon)
         row[1].set_xlabel("time")
@@ -327,7 +327,7 @@ def _plot_raster(ctx: RunContext, cfg: GeometricMNISTConfig, image: torch.Tensor
         row[1].set_title(f"{variant}, R/tau={sel['refraction_ratio']}: {int(hid.sum())} hidden spikes", fontsize=9)
         fs = r.first_spike[0, h].numpy()
         ok = np.isfinite(fs)
-        sc = row[2].scatter(net.positions[h[ok], 0], net.positions[h[ok], 1], c=fs[ok], s=4, cmap="viridis")
+        sc = row[2].scatter(net.positions[h[ok], 0], net.positions[h[ok], 1], c=fs[ok], s=4, cmap="viridis")  # type: ignore[index]
         row[2].set_xlim(0, 28), row[2].set_ylim(28, 0)
         row[2].set_aspect("equal")
         row[2].set_title(f"{variant}: hidden first-spike time at (x, y)", fontsize=9)

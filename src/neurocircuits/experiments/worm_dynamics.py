@@ -122,7 +122,7 @@ def build_folds(recs: list[WormRecording], names: list[str], cfg: WormDynamicsCo
     folds = []
     for h in held:
         others = [k for k in range(len(recs)) if k != h]
-        segs = {k: chronological_segments(recs[k].n_frames, (1 - cfg.lowo_val_fraction, cfg.lowo_val_fraction), gap=W)
+        segs = {k: chronological_segments(recs[k].n_frames, (1 - cfg.lowo_val_fraction, cfg.lowo_val_fraction), gap=W)  # type: ignore[assignment]
                 for k in others}
         vm, vs = _velocity_scale([recs[k] for k in others], [np.arange(*segs[k][0]) for k in others])
         tr, va, raw = [], [], []
@@ -155,11 +155,11 @@ def make_model(name: str, n: int, cfg: WormDynamicsConfig, graphs: dict[str, np.
     ids = n if cfg.graph_identity else 0
     kw = {"n_identities": ids, "identity_dropout": cfg.identity_dropout if ids else 0.0}
     if name == "gnn-inferred":
-        net = GraphNet(cfg.graph_hidden, "inferred", **kw)
+        net = GraphNet(cfg.graph_hidden, "inferred", **kw)  # type: ignore[arg-type]
     elif name in ("gnn-connectome", "gnn-shuffled"):
-        net = GraphNet(cfg.graph_hidden, "fixed", adjacency=graphs[name], **kw)
+        net = GraphNet(cfg.graph_hidden, "fixed", adjacency=graphs[name], **kw)  # type: ignore[arg-type]
     elif name == "gnn-nograph":  # ablation: the same network with no edges (no messages at all)
-        net = GraphNet(cfg.graph_hidden, "fixed", adjacency=np.zeros((n, n)), **kw)
+        net = GraphNet(cfg.graph_hidden, "fixed", adjacency=np.zeros((n, n)), **kw)  # type: ignore[arg-type]
     else:
         raise UnknownNameError("model", name, NEURAL_MODELS)
     return net.set_node_ids(np.arange(1, n + 1)) if ids else net
@@ -267,7 +267,7 @@ def train_neural(name: str, fold: Fold, cfg: WormDynamicsConfig, graphs: dict[st
         if ids is not None:
             model.set_node_ids(ids)
         if model.graph == "fixed":  # unnamed neurons have no anatomical edges
-            model.adjacency = torch.zeros(unnamed.x.shape[2], unnamed.x.shape[2], device=ctx.device)
+            model.adjacency = torch.zeros(unnamed.x.shape[2], unnamed.x.shape[2], device=ctx.device)  # type: ignore[assignment]
         roll, beh = predict(model, unnamed.x, max(hz), ctx.device, batch=64)
         res["unnamed"] = {**score_forecast(roll, unnamed, hz), **score_behaviour(beh[:, :2].argmax(1), beh[:, 2], unnamed)}
     return res
@@ -408,7 +408,7 @@ def run(cfg: WormDynamicsConfig, ctx: RunContext) -> ResultTable:
     for protocol in cfg.protocols:
         folds = build_folds(recs, names, cfg, protocol)
         for fi, fold in enumerate(ctx.bar(folds, desc=f"{protocol} folds")):
-            base = ctx.memo(f"{protocol}-{fold.name}-baselines", lambda fold=fold: run_baselines(fold, cfg))
+            base = ctx.memo(f"{protocol}-{fold.name}-baselines", lambda fold=fold: run_baselines(fold, cfg))  # type: ignore[misc]
             for bname, b in base.items():
                 forecast.add(protocol=protocol, model=bname, run=fold.name,
                              **{k: v for k, v in b["scores"].items() if k in hz})
@@ -433,7 +433,7 @@ def run(cfg: WormDynamicsConfig, ctx: RunContext) -> ResultTable:
                 for mname in cfg.models:
                     key = f"{protocol}-{fold.name}-{mname}-s{seed}"
                     keep = plot_here and seed == ctx.seeds[0]
-                    res = ctx.memo(key, lambda m=mname, s=seed, k=key, kp=keep: train_neural(
+                    res = ctx.memo(key, lambda m=mname, s=seed, k=key, kp=keep: train_neural(  # type: ignore[misc]
                         m, fold, cfg, graphs, s, ctx, k, kp, uw if m.startswith("gnn") else None))
                     run_id = f"{fold.name}/s{seed}"
                     forecast.add(protocol=protocol, model=mname, run=run_id,
@@ -514,7 +514,7 @@ def _graph_analysis(ctx: RunContext, cfg: WormDynamicsConfig, adjs: dict[str, li
     for a in ax[0, :2]:
         a.set_xticks(range(len(names)), names, rotation=90, fontsize=4)
         a.set_yticks(range(len(names)), names, fontsize=4)
-    rows = table.where(protocol=proto).rows
+    rows = table.where(protocol=proto).rows  # type: ignore[assignment]
     ax[0, 2].hist(nulls[proto], bins=20, color="grey", alpha=0.7, label="shuffled anatomy")
     for r in rows:
         ax[0, 2].axvline(r["overlap_inferred"], color="crimson", lw=1)

@@ -15,22 +15,22 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Literal
 
 import torch
 from torch import nn
 
 from neurocircuits.errors import UnknownNameError, ValidationError
 from neurocircuits.base.seed import torch_generator
-
-_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+from neurocircuits.init.layers import is_weight_layer
 
 
 def init_targets(model: nn.Module) -> Iterator[tuple[str, nn.Parameter, nn.Parameter | None]]:
     """``(name, weight, bias)`` of every layer a base initialisation touches, in registration order."""
     for name, m in model.named_modules():
-        if isinstance(m, _LAYERS):
-            yield name, m.weight, m.bias
+        if is_weight_layer(m):
+            yield name, m.weight, m.bias  # type: ignore[misc]
         elif isinstance(m, nn.MultiheadAttention):
             for pn in ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight"):
                 p = getattr(m, pn, None)
@@ -39,7 +39,8 @@ def init_targets(model: nn.Module) -> Iterator[tuple[str, nn.Parameter, nn.Param
 
 
 @torch.no_grad()
-def kaiming_(model: nn.Module, seed: int = 0, nonlinearity: str = "relu") -> nn.Module:
+def kaiming_(model: nn.Module, seed: int = 0, nonlinearity: Literal["relu", "leaky_relu", "linear", "tanh", "sigmoid",
+                                                                    "selu"] = "relu") -> nn.Module:
     """He/Kaiming normal init (fan-in) of every weight layer; zero biases. Returns ``model``."""
     return _apply(model, seed, lambda w, g: nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity=nonlinearity,
                                                                       generator=g))
@@ -63,10 +64,12 @@ def _apply(model: nn.Module, seed: int, fn) -> nn.Module:
     return model
 
 
-BASES = {"kaiming": kaiming_, "xavier": xavier_}
+#: the base initialisations by name
+Base = Literal["kaiming", "xavier"]
+BASES: dict[str, Callable[..., nn.Module]] = {"kaiming": kaiming_, "xavier": xavier_}
 
 
-def base_init_(model: nn.Module, base: str, seed: int = 0) -> nn.Module:
+def base_init_(model: nn.Module, base: Base, seed: int = 0) -> nn.Module:
     """Apply the base initialisation called ``base`` (``"kaiming"`` or ``"xavier"``)."""
     if base not in BASES:
         raise UnknownNameError("base initialisation", base, BASES)

@@ -4,7 +4,7 @@ After a standard initialisation the weight layers, listed in forward order, are 
 layer-wise: the first half shrunk, the second half enlarged,
 ``W_l <- alpha ** e_l * W_l`` with exponents ``-n, ..., -1, (0), 1, ..., n`` (``n = L // 2``).
 The paper publishes no code; every convention below is the project's reconstruction
-(``/work/shared/specs/emergence-init.md`` section 3) and is a flag where the paper is open.
+(see ``docs/emergence-init.md``) and is a flag where the paper is open.
 
 Conventions:
 
@@ -43,21 +43,28 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from torch import nn
 
 from neurocircuits.errors import UnknownNameError, ValidationError
-from neurocircuits.init.bases import BASES, base_init_
+from neurocircuits.init.bases import BASES, Base, base_init_
+from neurocircuits.init.gradinit import Optimizer, gradinit_
+from neurocircuits.init.layers import SHORTCUT_NAMES, is_shortcut, is_weight_layer, weight_layers
 
-_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _BLOCKS = (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)
-_SHORTCUT_NAMES = ("shortcut", "downsample")
-MIDDLES = ("symmetric", "pivot")
-MODES = ("weight", "variance")
-GROUPINGS = ("block", "global", "separate")
+Middle = Literal["symmetric", "pivot"]
+Mode = Literal["weight", "variance"]
+Grouping = Literal["block", "global", "separate"]
+#: the arms of the control experiment (see :func:`prepare_arm`)
+Arm = Literal["A", "B", "C", "D", "G"]
+MIDDLES: tuple[str, ...] = get_args(Middle)
+MODES: tuple[str, ...] = get_args(Mode)
+GROUPINGS: tuple[str, ...] = get_args(Grouping)
+ARMS: tuple[str, ...] = get_args(Arm)
 
 
 @dataclass
@@ -65,7 +72,7 @@ class LayerGroup:
     """One layer of the rescaling: the weight tensors that share one exponent."""
 
     name: str
-    params: list[tuple[str, nn.Parameter]]
+    params: list[tuple[str, torch.Tensor]]
     part: str = ""  # "encoder" / "decoder" for transformers
 
 
@@ -90,7 +97,7 @@ class ScaleTable:
                 for i, (n, e, f, ps) in enumerate(zip(self.layers, self.exponents, self.factors, self.params))]
 
 
-def layer_exponents(n_layers: int, middle: str = "symmetric") -> list[int]:
+def layer_exponents(n_layers: int, middle: Middle = "symmetric") -> list[int]:
     """Exponents ``e_l`` of ``L`` layers.
 
     Example:
@@ -107,38 +114,40 @@ def layer_exponents(n_layers: int, middle: str = "symmetric") -> list[int]:
     return list(range(-n, 0)) + ([0] if n_layers % 2 else []) + list(range(1, n + 1))
 
 
-def _is_shortcut(name: str) -> bool:
-    return any(p in _SHORTCUT_NAMES for p in name.split("."))
-
-
-def layer_groups(model: nn.Module, grouping: str = "block") -> list[LayerGroup]:
+def layer_groups(model: nn.Module, grouping: Grouping = "block") -> list[LayerGroup]:
     """The ordered layers of ``model`` that the rescaling indexes (see the module docstring)."""
     if grouping not in GROUPINGS:
         raise UnknownNameError("transformer grouping", grouping, GROUPINGS)
     blocks = [(n, m) for n, m in model.named_modules() if isinstance(m, _BLOCKS)]
     if blocks:
         return _transformer_groups(blocks, grouping)
-    main = [(n, m) for n, m in model.named_modules() if isinstance(m, _LAYERS) and not _is_shortcut(n)]
+    main = weight_layers(model)
     if not main:
         raise ValidationError(f"{type(model).__name__} has no nn.Linear, nn.Conv or transformer layers to rescale")
-    groups = [LayerGroup(n, [(f"{n}.weight" if n else "weight", m.weight)]) for n, m in main]
+    groups = [LayerGroup(n, [(f"{n}.weight" if n else "weight", _weight(m))]) for n, m in main]
     for n, m in model.named_modules():
-        if isinstance(m, _LAYERS) and _is_shortcut(n):
+        if is_weight_layer(m) and is_shortcut(n):
             parts = n.split(".")
-            cut = next(i for i, p in enumerate(parts) if p in _SHORTCUT_NAMES)
+            cut = next(i for i, p in enumerate(parts) if p in SHORTCUT_NAMES)
             block = ".".join(parts[:cut])
             owners = [g for g in groups if block == "" or g.name.startswith(block + ".")]
             if not owners:
                 raise ValidationError(f"shortcut {n!r} has no main-path layer in its block {block!r}")
-            owners[-1].params.append((f"{n}.weight", m.weight))
+            owners[-1].params.append((f"{n}.weight", _weight(m)))
     return groups
 
 
-def _transformer_groups(blocks: list[tuple[str, nn.Module]], grouping: str) -> list[LayerGroup]:
+def _weight(m: nn.Module) -> torch.Tensor:
+    w = m.weight
+    assert isinstance(w, torch.Tensor)
+    return w
+
+
+def _transformer_groups(blocks: Sequence[tuple[str, nn.Module]], grouping: str) -> list[LayerGroup]:
     groups = []
     for bname, block in blocks:
         part = "decoder" if isinstance(block, nn.TransformerDecoderLayer) else "encoder"
-        params = [(f"{bname}.{pn}", p) for pn, p in block.named_parameters()
+        params: list[tuple[str, torch.Tensor]] = [(f"{bname}.{pn}", p) for pn, p in block.named_parameters()
                   if p.ndim >= 2 and (pn.endswith("weight"))]
         if grouping == "global":
             groups += [LayerGroup(pn, [(pn, p)], part) for pn, p in params]
@@ -147,8 +156,8 @@ def _transformer_groups(blocks: list[tuple[str, nn.Module]], grouping: str) -> l
     return groups
 
 
-def scale_table(model: nn.Module, alpha: float, mode: str = "weight", middle: str = "symmetric",
-                grouping: str = "block") -> tuple[ScaleTable, list[LayerGroup]]:
+def scale_table(model: nn.Module, alpha: float, mode: Mode = "weight", middle: Middle = "symmetric",
+                grouping: Grouping = "block") -> tuple[ScaleTable, list[LayerGroup]]:
     """The exponents emergence-init would use on ``model``, without changing it."""
     _check_alpha(alpha)
     if mode not in MODES:
@@ -171,8 +180,8 @@ def _check_alpha(alpha: float) -> None:
 
 
 @torch.no_grad()
-def emergence_scale_(model: nn.Module, alpha: float, mode: str = "weight", middle: str = "symmetric",
-                     grouping: str = "block") -> ScaleTable:
+def emergence_scale_(model: nn.Module, alpha: float, mode: Mode = "weight", middle: Middle = "symmetric",
+                     grouping: Grouping = "block") -> ScaleTable:
     """Rescale the weights of ``model`` in place by ``alpha ** e_l``; return the exponent table."""
     table, groups = scale_table(model, alpha, mode, middle, grouping)
     for g, f in zip(groups, table.factors):
@@ -181,8 +190,8 @@ def emergence_scale_(model: nn.Module, alpha: float, mode: str = "weight", middl
     return table
 
 
-def emergence_init(model: nn.Module, alpha: float, base: str | None = "kaiming", mode: str = "weight",
-                   middle: str = "symmetric", grouping: str = "block", seed: int = 0) -> ScaleTable:
+def emergence_init(model: nn.Module, alpha: float, base: Base | None = "kaiming", mode: Mode = "weight",
+                   middle: Middle = "symmetric", grouping: Grouping = "block", seed: int = 0) -> ScaleTable:
     """Emergence-promoting initialisation: ``base`` init (seeded), then :func:`emergence_scale_`.
 
     Args:
@@ -207,8 +216,8 @@ def emergence_init(model: nn.Module, alpha: float, base: str | None = "kaiming",
     return emergence_scale_(model, alpha, mode, middle, grouping)
 
 
-def equivalent_lr_groups(model: nn.Module, alpha: float, lr: float, optimizer: str = "sgd",
-                         mode: str = "weight", middle: str = "symmetric", grouping: str = "block",
+def equivalent_lr_groups(model: nn.Module, alpha: float, lr: float, optimizer: Optimizer = "sgd",
+                         mode: Mode = "weight", middle: Middle = "symmetric", grouping: Grouping = "block",
                          weight_decay: float = 0.0, invert: bool = False) -> list[dict[str, Any]]:
     """Parameter groups whose per-layer learning rates mimic emergence-init (control arm C).
 
@@ -249,3 +258,53 @@ def equivalent_lr_groups(model: nn.Module, alpha: float, lr: float, optimizer: s
     if rest:
         out.append({"params": rest, "lr": lr, "name": "other"})
     return out
+
+
+def prepare_arm(model: nn.Module, arm: Arm, alpha: float, lr: float, optimizer: Optimizer = "sgd", *,
+                base: Base = "kaiming", seed: int = 0, weight_decay: float = 0.0,
+                device: torch.device | str | None = None,
+                gradinit_data: Sequence[torch.Tensor] | None = None,
+                loss_fn: Callable[..., torch.Tensor] | None = None, gradinit_steps: int = 100,
+                batch_size: int = 128) -> list[dict[str, Any]]:
+    """Initialise ``model`` in place for one arm of the control experiment; return its parameter groups.
+
+    The arms (``alpha`` is ignored by A and G):
+
+    - ``"A"``: the ``base`` initialisation (seeded) and the plain learning rate ``lr``;
+    - ``"B"``: ``base`` then emergence-init (:func:`emergence_scale_` by ``alpha``);
+    - ``"C"``: ``base`` with the per-layer learning rates that the rescaling implies
+      (:func:`equivalent_lr_groups`), the learning-rate control;
+    - ``"D"``: emergence-init with the inverse multipliers (cancels the learning-rate effect);
+    - ``"G"``: ``base`` then GradInit (:func:`~neurocircuits.init.gradinit_`, needs
+      ``gradinit_data`` and ``loss_fn``; it runs ``gradinit_steps`` steps with mini-batches of
+      ``batch_size``).
+
+    The model is moved to ``device`` (when given) after the initialisation and before
+    GradInit. Pass the returned groups to the optimiser (e.g.
+    :func:`neurocircuits.train.make_optimizer`).
+
+    Example:
+        >>> import torch
+        >>> net = torch.nn.Sequential(torch.nn.Linear(4, 4, bias=False), torch.nn.ReLU(),
+        ...                           torch.nn.Linear(4, 2, bias=False))
+        >>> groups = prepare_arm(net, "C", alpha=2.0, lr=0.1)
+        >>> [round(g["lr"], 4) for g in groups]
+        [0.4, 0.025]
+    """
+    if arm not in ARMS:
+        raise UnknownNameError("arm", arm, ARMS)
+    if arm != "G" and arm != "A":
+        _check_alpha(alpha)
+    base_init_(model, base, seed=seed)
+    if arm in ("B", "D"):
+        emergence_scale_(model, alpha)
+    if device is not None:
+        model.to(device)
+    if arm == "G":
+        if gradinit_data is None or loss_fn is None:
+            raise ValidationError("arm 'G' (GradInit) needs gradinit_data=(x, y) and loss_fn")
+        gradinit_(model, gradinit_data, loss_fn, lr=lr, optimizer=optimizer, steps=gradinit_steps,
+                  batch_size=batch_size, seed=seed)
+    if arm in ("C", "D"):
+        return equivalent_lr_groups(model, alpha, lr, optimizer, weight_decay=weight_decay, invert=arm == "D")
+    return [{"params": list(model.parameters())}]

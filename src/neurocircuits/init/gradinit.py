@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import torch
 from torch import nn
@@ -35,9 +36,12 @@ from torch.func import functional_call
 from neurocircuits.errors import UnknownNameError, ValidationError
 from neurocircuits.base.seed import torch_generator
 
+#: optimiser names the initialisers understand
+Optimizer = Literal["sgd", "adam", "adamw"]
+
 
 def gradinit_(model: nn.Module, data: Sequence[torch.Tensor], loss_fn: Callable[..., torch.Tensor], lr: float,
-              optimizer: str = "sgd", steps: int = 100, batch_size: int = 128, gamma: float | None = None,
+              optimizer: Optimizer = "sgd", steps: int = 100, batch_size: int = 128, gamma: float | None = None,
               tau: float = 1e-2, a_min: float = 0.01, seed: int = 0) -> dict[str, float]:
     """Rescale ``model``'s parameters in place by GradInit; return the learned scale per tensor.
 
@@ -79,9 +83,9 @@ def gradinit_(model: nn.Module, data: Sequence[torch.Tensor], loss_fn: Callable[
         loss = loss_fn(functional_call(model, {**params, **buffers}, (xa,)), ya)
         grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=True)
         if opt == "sgd":
-            norm = torch.sqrt(sum((g ** 2).sum() for g in grads))
+            norm = torch.sqrt(sum((g ** 2).sum() for g in grads))  # type: ignore[arg-type]
         else:
-            norm = sum(g.abs().sum() for g in grads)
+            norm = sum(g.abs().sum() for g in grads)  # type: ignore[assignment]
         if float(norm.detach()) > gamma:
             objective = norm
         else:

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import torch
 
@@ -104,7 +106,7 @@ def few_shot_accuracy(ref_x: torch.Tensor, ref_y: torch.Tensor, x: torch.Tensor,
     return float(np.mean(accs))
 
 
-def cluster_accuracy(y_true: np.ndarray, y_pred: np.ndarray, mapping: str = "hungarian") -> float:
+def cluster_accuracy(y_true: np.ndarray, y_pred: np.ndarray, mapping: Literal["hungarian", "majority"] = "hungarian") -> float:
     """Accuracy after assigning clusters to labels.
 
     ``"hungarian"``: one-to-one assignment maximising agreement (unmatched clusters count as
@@ -134,7 +136,7 @@ def cluster_accuracy(y_true: np.ndarray, y_pred: np.ndarray, mapping: str = "hun
     return float(cont[r, c].sum()) / y_true.size
 
 
-def cluster_scores(y_true: np.ndarray, y_pred: np.ndarray, mapping: str = "hungarian") -> dict[str, float]:
+def cluster_scores(y_true: np.ndarray, y_pred: np.ndarray, mapping: Literal["hungarian", "majority"] = "hungarian") -> dict[str, float]:
     """``acc`` (see :func:`cluster_accuracy`), ``ari``, ``ami`` and ``frac_clustered`` (not noise)."""
     from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 

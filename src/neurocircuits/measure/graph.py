@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,7 +25,7 @@ def _square(a) -> np.ndarray | sp.spmatrix:
     return a
 
 
-def spectral_radius(a, method: str = "auto") -> float:
+def spectral_radius(a, method: Literal["auto", "dense", "sparse"] = "auto") -> float:
     """Largest eigenvalue modulus of a square matrix (dense or ``scipy.sparse``).
 
     ``method``: ``"dense"`` (LAPACK, all eigenvalues), ``"sparse"`` (ARPACK, leading

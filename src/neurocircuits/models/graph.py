@@ -32,6 +32,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -137,7 +139,7 @@ class GraphNet(nn.Module):
             replaced by 0 (so the model also learns to handle unnamed neurons).
     """
 
-    def __init__(self, hidden: int = 32, graph: str = "inferred", adjacency: torch.Tensor | np.ndarray | None = None,
+    def __init__(self, hidden: int = 32, graph: Literal["inferred", "fixed"] = "inferred", adjacency: torch.Tensor | np.ndarray | None = None,
                  rounds: int = 1, dropout: float = 0.0, n_identities: int = 0, identity_dropout: float = 0.0):
         super().__init__()
         if graph not in ("inferred", "fixed"):
@@ -159,8 +161,8 @@ class GraphNet(nn.Module):
         self.update = nn.ModuleList([nn.Sequential(nn.Linear(2 * hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
                                                    nn.Linear(hidden, hidden)) for _ in range(rounds)])
         self.decode = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
-        nn.init.zeros_(self.decode[-1].weight)
-        nn.init.zeros_(self.decode[-1].bias)
+        nn.init.zeros_(self.decode[-1].weight)  # type: ignore[arg-type]
+        nn.init.zeros_(self.decode[-1].bias)  # type: ignore[arg-type]
         # behaviour: attention pooling over nodes (4 heads, softmax over neurons), then an MLP
         self.pool_heads = 4
         self.pool_score = nn.Linear(hidden, self.pool_heads)
@@ -191,7 +193,7 @@ class GraphNet(nn.Module):
         _, h = self.encoder(x.permute(0, 2, 1).reshape(b * n, w, 1))
         h = h[-1].reshape(b, n, self.hidden)
         if self.identity is not None:
-            ids = self.node_ids if ids is None else ids
+            ids = self.node_ids if ids is None else ids  # type: ignore[assignment]
             if ids is None:
                 ids = torch.zeros(n, dtype=torch.long, device=x.device)
             if ids.shape != (n,):
@@ -207,7 +209,7 @@ class GraphNet(nn.Module):
         if self.edge is None:
             raise ValidationError("infer_adjacency needs graph='inferred'")
         h = self.encode(x, ids)
-        return self._infer(self.message[0]._hidden(h, h, pair_features(x)))
+        return self._infer(self.message[0]._hidden(h, h, pair_features(x)))  # type: ignore[operator]
 
     def _infer(self, r: torch.Tensor) -> torch.Tensor:
         a = torch.sigmoid(self.edge(r).squeeze(-1))  # type: ignore[misc]
@@ -236,15 +238,15 @@ class GraphNet(nn.Module):
         n = h.shape[1]
         if self.graph == "inferred":
             pair = pair_features(x)
-            r0 = self.message[0]._hidden(h, h, pair)
+            r0 = self.message[0]._hidden(h, h, pair)  # type: ignore[operator]
             a = self._infer(r0) / max(n - 1, 1)
         else:
             pre, post, w = self._fixed(n, adjacency, x.device)
         for k, (msg, upd) in enumerate(zip(self.message, self.update)):
             if self.graph == "inferred":
-                m = msg.aggregate_hidden(r0, a) if k == 0 else msg.aggregate(h, pair, a)
+                m = msg.aggregate_hidden(r0, a) if k == 0 else msg.aggregate(h, pair, a)  # type: ignore[operator]
             else:
-                m = msg.aggregate_edges(h, x, pre, post, w)
+                m = msg.aggregate_edges(h, x, pre, post, w)  # type: ignore[operator]
             h = h + upd(torch.cat([h, m], dim=-1))
         nxt = x[:, -1] + self.decode(h).squeeze(-1)
         beh = self.readout(self.pool(h, x))

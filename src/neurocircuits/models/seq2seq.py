@@ -31,6 +31,8 @@ class Seq2SeqTransformer(nn.Module):
     (post-norm, ReLU, as fairseq's ``transformer_iwslt_de_en``) and a linear output
     projection ``generator``."""
 
+    pos: torch.Tensor  # sinusoidal position table (a non-persistent buffer)
+
     def __init__(self, src_vocab: int, tgt_vocab: int, d_model: int = 128, nhead: int = 4,
                  num_encoder_layers: int = 3, num_decoder_layers: int = 3, dim_feedforward: int = 512,
                  dropout: float = 0.1, max_len: int = 256) -> None:

@@ -41,6 +41,24 @@ def mlp(depth: int, width: int = 256, in_dim: int = 784, n_classes: int = 10, ba
     return nn.Sequential(*layers)
 
 
+def classifier(name: str, batchnorm: bool = False, width: int = 256, channels: Sequence[int] = (32, 32, 64, 64),
+               pool_every: int = 2) -> nn.Module:
+    """A classifier by name: ``"mlp<depth>"`` (:func:`mlp` of ``width``), ``"cnn"`` (:func:`cnn` of
+    ``channels``) or ``"resnet"`` (:func:`resnet` with ``channels`` as stage widths).
+
+    Example:
+        >>> [type(classifier(n, channels=(4, 8))).__name__ for n in ("mlp3", "cnn")]
+        ['Sequential', '_ImageInput']
+    """
+    if name.startswith("mlp") and name[3:].isdigit():
+        return mlp(int(name[3:]), width, batchnorm=batchnorm)
+    if name == "cnn":
+        return cnn(tuple(channels), batchnorm=batchnorm, pool_every=pool_every)
+    if name == "resnet":
+        return resnet(tuple(channels), batchnorm=batchnorm)
+    raise ValidationError(f"unknown classifier {name!r}; use 'mlp<depth>' (e.g. 'mlp4'), 'cnn' or 'resnet'")
+
+
 def cnn(channels: Sequence[int] = (32, 32, 64, 64), in_channels: int = 1, n_classes: int = 10,
         batchnorm: bool = False, pool_every: int = 2) -> nn.Sequential:
     """A VGG-style CNN: 3x3 conv (+BN) + ReLU layers, 2x2 max-pool after every ``pool_every``-th

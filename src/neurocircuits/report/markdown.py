@@ -8,11 +8,60 @@ tables as JSON/CSV, PNG figures and ``env.json``. :func:`write_report` turns it 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from neurocircuits.errors import CorruptDataError, DataNotFoundError
+from neurocircuits.report.stats import Comparison, verdict
 from neurocircuits.report.table import ResultTable
+
+
+def claim_line(claim: str, comparisons: Sequence[Comparison], what: str = "", want: Literal["a", "b"] = "a") -> str:
+    """One Markdown bullet: the claim, its :func:`~neurocircuits.report.stats.verdict` and the tally.
+
+    Example:
+        >>> from neurocircuits.report.stats import paired
+        >>> claim_line("B beats A", [paired([2, 3, 4], [1, 1, 1.5])], "test accuracy")
+        '- **B beats A**: undecided (too few seeds). test accuracy: decided for it in 0, against it in 0, undecided in 1 of 1 paired comparisons over seeds (95 % interval of the mean difference excludes zero).'
+    """
+    if not comparisons:
+        return f"- **{claim}**: not tested."
+    won = sum(c.favours == want for c in comparisons)
+    lost = sum(c.favours is not None and c.favours != want for c in comparisons)
+    return (f"- **{claim}**: {verdict(comparisons, want=want)}. {what}{': ' if what else ''}"
+            f"decided for it in {won}, against it in {lost}, undecided in {len(comparisons) - won - lost} of "
+            f"{len(comparisons)} paired comparisons over seeds (95 % interval of the mean difference excludes zero).")
+
+
+def comparison_table(rows: Sequence[tuple[Mapping[str, Any], Comparison]], a: str = "a", b: str = "b") -> str:
+    """A Markdown table of paired comparisons, one row per ``(labels, comparison)``.
+
+    Columns: the label keys, the mean difference ``a - b`` with its 95 % interval, the
+    p-value, the number of seed pairs and which side the comparison is decided for
+    (``undecided`` when the interval contains zero).
+
+    Example:
+        >>> from neurocircuits.report.stats import paired
+        >>> print(comparison_table([({"model": "mlp"}, paired([2, 3, 4], [1, 1, 1.5]))], a="B", b="A"))
+        | model | B − A [95 % CI] | p | n | decided for |
+        |---|---|---|---|---|
+        | mlp | +1.83 [-0.064, 3.73] | 0.053 | 3 | undecided |
+        <BLANKLINE>
+    """
+    if not rows:
+        return "_(no comparisons)_\n"
+    keys: list[str] = []
+    for labels, _ in rows:
+        keys += [k for k in labels if k not in keys]
+    lines = ["| " + " | ".join(keys + [f"{a} − {b} [95 % CI]", "p", "n", "decided for"]) + " |",
+             "|" + "---|" * (len(keys) + 4)]
+    for labels, c in rows:
+        diff = c.format().split(", p =")[0] if c.n else "n/a"
+        p = "n/a" if c.p != c.p else f"{c.p:.2g}"
+        side = {"a": a, "b": b, None: "undecided"}[c.favours]
+        lines.append("| " + " | ".join([str(labels.get(k, "")) for k in keys] + [diff, p, str(c.n), side]) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def write_report(run_dir: str | Path) -> Path:
@@ -43,7 +92,7 @@ def write_report(run_dir: str | Path) -> Path:
     lines += [
         f"- status: {status}",
         f"- mode: {'quick' if man.get('quick') else 'full'}; seeds: {man.get('seeds')}",
-        f"- wall time: {man.get('wall_time_s', float('nan')):.1f} s"
+        f"- wall time: {_seconds(man.get('wall_time_s'))}"
         + (f" (over {sessions} sessions)" if sessions > 1 else ""),
     ]
     for desc, u in (man.get("units") or {}).items():
@@ -90,3 +139,11 @@ def write_report(run_dir: str | Path) -> Path:
     out = run_dir / "report.md"
     out.write_text("\n".join(lines))
     return out
+
+
+def _seconds(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "n/a"
+    return "n/a" if f != f else f"{f:.1f} s"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from neurocircuits.errors import ValidationError
-from neurocircuits.report.stats import Summary, summarize
+from neurocircuits.report.stats import Summary, proportion, summarize
 
 Scalar = str | int | float | bool | None
 
@@ -42,6 +42,8 @@ class ResultTable:
     rows: list[dict[str, Scalar]] = field(default_factory=list)
     seed_column: str = "seed"
     title: str = ""
+    #: metrics that are yes/no outcomes (0/1): shown as ``k/n``, never as mean ± sd
+    flags: list[str] = field(default_factory=list)
 
     def add(self, **row: Scalar) -> None:
         """Append one row; every metric column must be numeric (NaN allowed for n/a)."""
@@ -71,10 +73,10 @@ class ResultTable:
 
     def where(self, **match: Scalar) -> "ResultTable":
         rows = [r for r in self.rows if all(r.get(k) == v for k, v in match.items())]
-        return ResultTable(list(self.metrics), rows, self.seed_column, self.title)
+        return ResultTable(list(self.metrics), rows, self.seed_column, self.title, list(self.flags))
 
     def values(self, metric: str, **match: Scalar) -> list[float]:
-        return [float(r[metric]) for r in self.where(**match).rows
+        return [float(r[metric]) for r in self.where(**match).rows  # type: ignore[arg-type]
                 if r.get(metric) is not None and not _isnan(r.get(metric))]
 
     def aggregate(self, by: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -109,7 +111,8 @@ class ResultTable:
         for a in agg:
             n = max((a[m].n for m in metrics if m in a), default=0)
             cells = [_fmt(a.get(k)) for k in keys]
-            cells += [_cell(a[m], n, digits) if m in a else "" for m in metrics]
+            cells += [(proportion(r.get(m) for r in self.where(**{k: a.get(k) for k in keys}).rows)
+                       if m in self.flags else _cell(a[m], n, digits)) if m in a else "" for m in metrics]
             cells.append(str(n))
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
@@ -117,12 +120,12 @@ class ResultTable:
     # --- persistence -------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         return {"title": self.title, "metrics": self.metrics, "seed_column": self.seed_column,
-                "rows": self.rows}
+                "rows": self.rows, "flags": self.flags}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "ResultTable":
         return cls(list(data["metrics"]), [dict(r) for r in data["rows"]],
-                   data.get("seed_column", "seed"), data.get("title", ""))
+                   data.get("seed_column", "seed"), data.get("title", ""), list(data.get("flags", [])))
 
     def save(self, path: str | Path) -> None:
         path = Path(path)

@@ -69,7 +69,7 @@ def simulate(net: GeometricNetwork, stimulus: Any, horizon: float, *, dt: float 
     if record_spikes:
         b, nodes, steps = cat(4), cat(5), cat(6)
         order = np.lexsort((nodes.numpy(), steps.numpy(), b.numpy()))
-        order = torch.from_numpy(order)
+        order = torch.from_numpy(order)  # type: ignore[assignment]
         res.spike_batch, res.spike_node, res.spike_time = b[order], nodes[order], steps[order].double() * dt
     return res
 

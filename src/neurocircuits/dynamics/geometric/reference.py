@@ -96,7 +96,7 @@ def simulate_reference(net: GeometricNetwork, stimulus: Any, horizon: float,
                     first[b, j] = t
                 counts[b, j] += 1
                 if record_spikes:
-                    sb.append(b), sn.append(j), st.append(t)
+                    sb.append(b), sn.append(j), st.append(t)  # type: ignore[func-returns-value]
                 for e in range(rowptr[j], rowptr[j + 1]):
                     heapq.heappush(heap, (t + lat[e], post[e], _ARRIVE, w[e]))
         arrivals[b], discarded[b] = n_arr, n_disc

@@ -66,7 +66,7 @@ class SpikeResult:
         if self.spike_batch is None:
             raise ValidationError("spikes were not recorded; simulate with record_spikes=True")
         m = self.spike_batch == b
-        pairs = zip(self.spike_time[m].tolist(), self.spike_node[m].tolist())
+        pairs = zip(self.spike_time[m].tolist(), self.spike_node[m].tolist())  # type: ignore[index]
         return sorted((float(t), int(n)) for t, n in pairs)
 
     def first_spike_features(self, nodes: torch.Tensor | None = None) -> torch.Tensor:
@@ -77,6 +77,6 @@ class SpikeResult:
 
     def to(self, device: str | torch.device) -> "SpikeResult":
         mv = lambda x: None if x is None else x.to(device)  # noqa: E731
-        return SpikeResult(mv(self.first_spike), mv(self.counts), mv(self.arrivals), mv(self.discarded),
+        return SpikeResult(mv(self.first_spike), mv(self.counts), mv(self.arrivals), mv(self.discarded),  # type: ignore[arg-type]
                            self.horizon, self.dt, self.refraction_ratio, mv(self.spike_batch),
                            mv(self.spike_node), mv(self.spike_time))
