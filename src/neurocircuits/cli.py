@@ -1,4 +1,4 @@
-"""Command line: ``neurocircuits list | run NAME | report DIR``.
+"""Command line: ``neurocircuits list | run NAME | report DIR | diagram TARGET``.
 
 Every error that comes from the input (an unknown experiment, a bad ``--set`` value, an
 unavailable device, an unusable ``--out``, a broken run folder, a diverging loss) is one line
@@ -100,6 +100,8 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     r.add_argument("--no-progress", action="store_true")
     rep = sub.add_parser("report", help="rewrite report.md of a run folder")
     rep.add_argument("run_dir")
+    dg = sub.add_parser("diagram", add_help=False, help="draw a neural circuit diagram (see diagram --help)")
+    dg.add_argument("diagram_argv", nargs=argparse.REMAINDER)
     return p, r
 
 
@@ -118,6 +120,14 @@ def _run_help(argv: list[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["diagram"]:  # parsed by neurocircuits.diagrams.command
+        try:
+            from neurocircuits.diagrams.command import run_diagram
+
+            return run_diagram(argv[1:])
+        except NeurocircuitsError as e:
+            print(f"neurocircuits: error: {e}", file=sys.stderr)
+            return 2
     extra = _run_help(argv)
     p, run_parser = _parser()
     if extra is not None:

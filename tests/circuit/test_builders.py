@@ -111,3 +111,27 @@ def test_degree_preserving_shuffle():
 def test_circuit_classmethods_delegate():
     assert Circuit.geometric(20, rule="knn", k=2, seed=0) == geometric(20, rule="knn", k=2, seed=0)
     assert Circuit.low_rank(10, 2) == low_rank(10, 2)
+
+
+def _pairs(c, kind):
+    m = c.edge_mask(kind)
+    return set(zip(c.pre[m].tolist(), c.post[m].tolist()))
+
+
+def test_degree_preserving_shuffle_of_gap_junctions():
+    c = from_connectome("witvliet2021-7", neurons_only=True)
+    for kind in ("electrical", None):
+        s = degree_preserving_shuffle(c, seed=3, kind=kind)
+        gap = s.to_dense("electrical").numpy()
+        assert np.array_equal(gap, gap.T)  # still symmetric (the Circuit also checks it)
+        assert np.array_equal(s.in_degree("electrical"), c.in_degree("electrical"))
+        assert np.array_equal(np.sort(s.weight[s.kind == 1]), np.sort(c.weight[c.kind == 1]))
+        assert len(_pairs(s, "electrical") & _pairs(c, "electrical")) < 0.5 * len(_pairs(c, "electrical"))
+        assert s.meta["null_kind"] == (kind or "chemical+electrical")
+    chem_only = degree_preserving_shuffle(c, seed=3, kind="electrical")
+    assert _pairs(chem_only, "chemical") == _pairs(c, "chemical")
+    both = degree_preserving_shuffle(c, seed=3, kind=None)
+    assert np.array_equal(both.out_degree("chemical"), c.out_degree("chemical"))
+    assert len(_pairs(both, "chemical") & _pairs(c, "chemical")) < 0.5 * len(_pairs(c, "chemical"))
+    with pytest.raises(ValidationError, match="swaps_per_edge"):
+        degree_preserving_shuffle(c, swaps_per_edge=-1)

@@ -5,13 +5,15 @@ Every random builder takes a ``seed`` and uses its own NumPy generator (no globa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from torch import nn
 
-from neurocircuits.circuit.core import Circuit
+from neurocircuits.circuit.core import KINDS, Circuit, SynapseKind
 from neurocircuits.errors import ValidationError, check_finite
+
+GeometricRule = Literal["radius", "knn", "prob"]
 
 
 def _check_n(n: int, what: str = "n") -> None:
@@ -24,7 +26,7 @@ def geometric(
     *,
     dim: int = 3,
     positions: np.ndarray | None = None,
-    rule: str = "radius",
+    rule: GeometricRule = "radius",
     radius: float = 0.2,
     k: int = 8,
     scale: float = 0.1,
@@ -84,7 +86,8 @@ def geometric(
             idx = np.arange(start, min(start + 1024, n))
             hit[idx - start, idx] = False
             i, j = np.nonzero(hit)
-            pres.append(i + start), posts.append(j)  # type: ignore[func-returns-value]
+            pres.append(i + start)
+            posts.append(j)
         pre, post = np.concatenate(pres), np.concatenate(posts)
     else:
         raise ValidationError(f"unknown rule {rule!r}; use 'radius', 'knn' or 'prob'")
@@ -193,7 +196,9 @@ def from_module(module: nn.Module, *, include_bias: bool = False) -> Circuit:
         classes += [lname] * lin.out_features
         W = lin.weight.detach().cpu().double().numpy()
         o, i = np.nonzero(W)
-        pre.append(i + start_in), post.append(o + start_out), w.append(W[o, i])  # type: ignore[func-returns-value]
+        pre.append(i + start_in)
+        post.append(o + start_out)
+        w.append(W[o, i])
         offsets.append(start_out)
     meta: dict[str, Any] = {"source": "from_module", "module": type(module).__name__,
                             "layers": [n for n, _ in layers]}
@@ -204,33 +209,84 @@ def from_module(module: nn.Module, *, include_bias: bool = False) -> Circuit:
 
 
 def degree_preserving_shuffle(circuit: Circuit, *, swaps_per_edge: float = 10.0, seed: int = 0,
-                              kind: str = "chemical") -> Circuit:
-    """A null model: rewire ``kind`` edges by directed double-edge swaps.
+                              kind: SynapseKind | None = "chemical") -> Circuit:
+    """A null model: rewire the ``kind`` synapses by double-edge swaps that keep every degree.
 
-    Each swap replaces ``a -> b, c -> d`` by ``a -> d, c -> b`` (weights travel with the
-    source), rejected if it would create a self-loop or a duplicate edge. Every neuron
-    keeps its in- and out-degree and its outgoing weights (so Dale signs are kept).
-    Edges of the other kind are left as they are.
+    Chemical synapses: directed swaps ``a -> b, c -> d`` to ``a -> d, c -> b`` (weights
+    travel with the source), so every neuron keeps its in- and out-degree and its outgoing
+    weights (Dale signs are kept). Electrical synapses: undirected swaps of gap-junction
+    pairs ``a - b, c - d`` to ``a - d, c - b`` (weights travel with the pair), stored in
+    both directions, so they stay symmetric and every neuron keeps its number of
+    gap-junction partners. A swap that would create a self-loop or a duplicate is rejected.
+    ``kind=None`` shuffles both layers, each within itself; the layers not shuffled are
+    kept as they are.
+
+    Example:
+        >>> c = random_dale(60, p=0.1, seed=0)
+        >>> s = degree_preserving_shuffle(c, seed=1)
+        >>> bool((s.in_degree() == c.in_degree()).all() and (s.out_degree() == c.out_degree()).all())
+        True
     """
+    if not isinstance(circuit, Circuit):
+        raise ValidationError(f"circuit must be a Circuit, got {type(circuit).__name__}")
+    circuit.edge_mask(kind)  # validates kind
+    if not np.isfinite(swaps_per_edge) or swaps_per_edge < 0:
+        raise ValidationError(f"swaps_per_edge must be a finite number >= 0, got {swaps_per_edge!r}")
     rng = np.random.default_rng(seed)
-    m = circuit.edge_mask(kind)
-    pre, post = circuit.pre[m].copy(), circuit.post[m].copy()
+    pre, post, w, k = [], [], [], []
+    for code, name in enumerate(KINDS):
+        m = circuit.kind == code
+        a, b, wt = circuit.pre[m], circuit.post[m], circuit.weight[m]
+        if kind is None or kind == name:
+            a, b, wt = (_swap_directed(a, b, wt, swaps_per_edge, rng) if name == "chemical"
+                        else _swap_undirected(a, b, wt, swaps_per_edge, rng))
+        pre.append(a)
+        post.append(b)
+        w.append(wt)
+        k.append(np.full(a.shape[0], code, np.int8))
+    return Circuit(circuit.names, np.concatenate(pre), np.concatenate(post), np.concatenate(w),
+                   np.concatenate(k), cell_class=circuit.cell_class, sign=circuit.sign,
+                   transmitter=circuit.transmitter, positions=circuit.positions,
+                   meta={**circuit.meta, "null": "degree_preserving_shuffle", "null_seed": seed,
+                         "null_kind": kind if kind is not None else "chemical+electrical"})
+
+
+def _swap_directed(pre: np.ndarray, post: np.ndarray, w: np.ndarray, swaps_per_edge: float,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pre, post = pre.copy(), post.copy()
     e = pre.shape[0]
-    if kind == "electrical":
-        raise ValidationError("shuffling electrical synapses would break their symmetry; shuffle 'chemical'")
     existing = set(zip(pre.tolist(), post.tolist()))
     n_try = int(swaps_per_edge * e)
     picks = rng.integers(0, max(e, 1), size=(n_try, 2)) if e > 1 else np.zeros((0, 2), int)
-    for i, j in picks:
-        a, b, c, d = pre[i], post[i], pre[j], post[j]
+    for i, j in picks.tolist():
+        a, b, c, d = int(pre[i]), int(post[i]), int(pre[j]), int(post[j])
         if i == j or a == d or c == b or (a, d) in existing or (c, b) in existing:
             continue
         existing.difference_update({(a, b), (c, d)})
         existing.update({(a, d), (c, b)})
         post[i], post[j] = d, b
-    out_pre = np.concatenate([pre, circuit.pre[~m]])
-    out_post = np.concatenate([post, circuit.post[~m]])
-    return Circuit(circuit.names, out_pre, out_post, np.concatenate([circuit.weight[m], circuit.weight[~m]]),
-                   np.concatenate([circuit.kind[m], circuit.kind[~m]]), cell_class=circuit.cell_class,  # type: ignore[arg-type]
-                   sign=circuit.sign, transmitter=circuit.transmitter, positions=circuit.positions,  # type: ignore[arg-type]
-                   meta={**circuit.meta, "null": "degree_preserving_shuffle", "null_seed": seed})
+    return pre, post, w.copy()
+
+
+def _swap_undirected(pre: np.ndarray, post: np.ndarray, w: np.ndarray, swaps_per_edge: float,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    one = pre < post  # each pair once (self-pairs a - a are kept as they are)
+    selfs = pre == post
+    u, v, wt = pre[one].copy(), post[one].copy(), w[one].copy()
+    e = u.shape[0]
+    existing = {(int(x), int(y)) for x, y in zip(u, v)}
+    n_try = int(swaps_per_edge * e)
+    picks = rng.integers(0, max(e, 1), size=(n_try, 2)) if e > 1 else np.zeros((0, 2), int)
+    flips = rng.random(n_try) < 0.5
+    for (i, j), flip in zip(picks.tolist(), flips.tolist()):
+        a, b = int(u[i]), int(v[i])
+        c, d = (int(v[j]), int(u[j])) if flip else (int(u[j]), int(v[j]))
+        new1, new2 = (min(a, d), max(a, d)), (min(c, b), max(c, b))
+        if i == j or a == d or c == b or new1 == new2 or new1 in existing or new2 in existing:
+            continue
+        existing.difference_update({(a, b) if a < b else (b, a), (c, d) if c < d else (d, c)})
+        existing.update({new1, new2})
+        u[i], v[i] = new1
+        u[j], v[j] = new2
+    return (np.concatenate([u, v, pre[selfs]]), np.concatenate([v, u, post[selfs]]),
+            np.concatenate([wt, wt, w[selfs]]))

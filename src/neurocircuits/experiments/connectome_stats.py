@@ -12,12 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurocircuits.errors import UnknownNameError
-
 from neurocircuits.circuit import DEFAULT_CONNECTOMES, Circuit, available_connectomes, degree_preserving_shuffle, from_connectome
+from neurocircuits.errors import UnknownNameError
 from neurocircuits.experiments.context import RunContext, Unit
 from neurocircuits.experiments.registry import Experiment, ExperimentConfig
-from neurocircuits.measure.graph import circuit_stats
+from neurocircuits.circuit import circuit_stats
 from neurocircuits.report.plots import bar_mean_spread, new_figure
 from neurocircuits.report.table import ResultTable
 
@@ -107,16 +106,58 @@ def _plots(ctx: RunContext, circuits: dict, null: ResultTable, cfg: ConnectomeSt
         a.legend(fontsize=7)
     ctx.add_figure(fig, "real_vs_null", "Real wiring (red star) against degree-preserving shuffles "
                                          f"(bars: mean ± sd over {len(ctx.seeds)} seeds, dots: seeds)")
-    fig, ax = new_figure(len(circuits), 1, size=(3.2, 3.2))
-    for a, (name, c) in zip(ax[0], circuits.items()):
+    fig, ax = new_figure(len(circuits), 1, size=(4.0, 4.2))
+    from matplotlib import colormaps
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    dense = {}
+    for name, c in circuits.items():
         order = np.argsort(c.cell_class, kind="stable")
-        dense = c.to_dense("chemical").numpy()[np.ix_(order, order)]
-        lim = np.percentile(np.abs(dense[dense != 0]), 95) if (dense != 0).any() else 1
-        a.imshow(dense, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
-        a.set_title(name, fontsize=9)
-        a.set_xticks([]), a.set_yticks([])
-    ctx.add_figure(fig, "matrices", "Signed chemical matrices A[pre, post], neurons sorted by class "
-                                    "(red excitatory, blue inhibitory)")
+        dense[name] = (order, c.to_dense("chemical").numpy()[np.ix_(order, order)])
+    vmax = max(float(np.abs(d).max()) for _, d in dense.values()) or 1.0
+    # binned diverging scale, symmetric about 0: even a single synapse gets a saturated colour
+    steps = [1, 3, 10, 30]
+    pos_edges = [0.5] + [x + 0.5 for x in steps] + [max(vmax, steps[-1] + 1) + 0.5]
+    edges = [-e for e in pos_edges[::-1]] + pos_edges
+    rdbu = colormaps["RdBu_r"]
+    colours = [rdbu(x) for x in np.linspace(0.0, 0.2, len(pos_edges) - 1)]
+    colours += [(1, 1, 1, 1)] + [rdbu(x) for x in np.linspace(0.8, 1.0, len(pos_edges) - 1)]
+    cmap = ListedColormap(colours)
+    norm = BoundaryNorm(edges, cmap.N)
+    im = None
+    for a, (name, c) in zip(ax[0], circuits.items()):
+        order, d = dense[name]
+        im = a.imshow(np.ma.masked_equal(d, 0.0), cmap=cmap, norm=norm, interpolation="nearest")
+        ii, jj = np.nonzero(d < 0)  # the few inhibitory entries, enlarged so that they stay visible
+        a.scatter(jj, ii, c=d[ii, jj], cmap=cmap, norm=norm, s=3.0, marker="s", linewidths=0)
+        cls = np.asarray(c.cell_class)[order]
+        bounds = np.flatnonzero(cls[1:] != cls[:-1]) + 1
+        for bnd in bounds:
+            a.axhline(bnd - 0.5, color="0.35", lw=0.6)
+            a.axvline(bnd - 0.5, color="0.35", lw=0.6)
+        starts = np.concatenate([[0], bounds])
+        ends = np.concatenate([bounds, [cls.size]])
+        mids = (starts + ends - 1) / 2
+        labels = [str(cls[s0]).replace("neuron_other", "other").replace("interneuron", "inter") for s0 in starts]
+        a.set_xticks(mids, labels, rotation=45, ha="right", fontsize=7)
+        a.set_yticks(mids, labels, fontsize=7)
+        a.tick_params(length=0)
+        a.set_title(f"{name} ({c.n_neurons} neurons)", fontsize=9)
+        a.set_xlabel("postsynaptic neuron (by class)", fontsize=8)
+    ax[0, 0].set_ylabel("presynaptic neuron (by class)", fontsize=8)
+    if im is not None:
+        cb = fig.colorbar(im, ax=list(ax[0]), shrink=0.85, pad=0.01)
+        labels = ["1", "2-3", "4-10", "11-30", f"31-{int(vmax)}"]
+        mids = [(lo + hi) / 2 for lo, hi in zip(edges[:-1], edges[1:])]
+        cb.set_ticks(mids, labels=[f"-{t}" for t in labels[::-1]] + ["0 (none)"] + labels)
+        cb.ax.tick_params(labelsize=7)
+        cb.set_label("signed synapse count A[pre, post]\n(> 0: excitatory or unknown-sign pre, < 0: inhibitory pre)",
+                     fontsize=8)
+    ctx.add_figure(fig, "matrices", "Signed chemical matrices A[pre, post], neurons sorted by cell class "
+                                    "(grey lines: class boundaries). Red: synapses of excitatory or "
+                                    "unknown-sign neurons, blue: of inhibitory (GABAergic) neurons; white: "
+                                    "no synapse (inhibitory entries drawn enlarged). Colour bins of the synapse count, "
+                                    "symmetric about zero.")
 
 
 EXPERIMENT = Experiment(

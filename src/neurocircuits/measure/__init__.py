@@ -4,8 +4,8 @@ from neurocircuits.measure.emergence import (
     EmergenceResult, dag_log10_emergence, emergence, layered_dp_log10_emergence, layered_log10_emergence,
 )
 from neurocircuits.measure.graph import (
-    circuit_stats, degree_distribution, effective_rank, reciprocity, spectral_radius,
+    degree_distribution, effective_rank, reciprocity, spectral_radius,
 )
 
 __all__ = ["EmergenceResult", "dag_log10_emergence", "emergence", "layered_dp_log10_emergence",
-           "layered_log10_emergence", "circuit_stats", "degree_distribution", "effective_rank", "reciprocity", "spectral_radius"]
+           "layered_log10_emergence", "degree_distribution", "effective_rank", "reciprocity", "spectral_radius"]
