@@ -248,25 +248,21 @@ class RayExecutor(Executor):
                 opts["num_gpus"] = u.gpu
             index[self._remote.options(**opts).remote(u.fn, u.args, dict(u.kwargs))] = i
         pending = list(index)
-        try:
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
-                for ref in done:
-                    try:
-                        value = ray.get(ref)
-                    except ray.exceptions.RayTaskError as e:  # the unit raised: report its own error
-                        cause = getattr(e, "cause", None)
-                        yield index[ref], False, cause if isinstance(cause, BaseException) else e
-                    except ray.exceptions.RayError as e:  # worker died, task cancelled, ...
-                        yield index[ref], False, e
-                    else:
-                        yield index[ref], True, value
-        finally:
-            for ref in pending:  # interrupted: do not leave queued units on the cluster
-                try:  # (force=True can race a finishing task and abort the driver in Ray 2.x)
-                    ray.cancel(ref)
-                except Exception:  # noqa: BLE001 - best effort while stopping
-                    pass
+        # No ray.cancel on interruption: in Ray 2.x cancelling can race a finishing task and abort
+        # the driver. When this executor started or joined Ray itself, :meth:`close` ends the
+        # session, and Ray then stops the job's queued and running tasks.
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                try:
+                    value = ray.get(ref)
+                except ray.exceptions.RayTaskError as e:  # the unit raised: report its own error
+                    cause = getattr(e, "cause", None)
+                    yield index[ref], False, cause if isinstance(cause, BaseException) else e
+                except ray.exceptions.RayError as e:  # worker died, task cancelled, ...
+                    yield index[ref], False, e
+                else:
+                    yield index[ref], True, value
 
     def close(self, kill: bool = False) -> None:
         if self._started:
