@@ -9,11 +9,12 @@ from neurocircuits.circuit.connectome import (
 )
 from neurocircuits.circuit.core import KINDS, Circuit, SynapseKind
 from neurocircuits.circuit.io import load_circuit, save_circuit
+from neurocircuits.circuit.ncap import NCAP_SIGNS, ncap_circuit
 from neurocircuits.circuit.stats import circuit_stats, degree_distribution, effective_rank, reciprocity, spectral_radius
 
 __all__ = [
-    "CONNECTOMES", "Circuit", "DEFAULT_CONNECTOMES", "KINDS", "SynapseKind", "available_connectomes",
+    "CONNECTOMES", "Circuit", "DEFAULT_CONNECTOMES", "KINDS", "NCAP_SIGNS", "SynapseKind", "available_connectomes",
     "circuit_stats", "degree_distribution", "degree_preserving_shuffle", "effective_rank", "from_connectome",
-    "from_module", "geometric", "load_circuit", "low_rank", "low_rank_matrix", "normalise_name",
+    "from_module", "geometric", "load_circuit", "low_rank", "low_rank_matrix", "ncap_circuit", "normalise_name",
     "random_dale", "reciprocity", "save_circuit", "spectral_radius",
 ]

@@ -26,6 +26,7 @@ EXPERIMENTS: dict[str, str] = {
     "connectome-stats": "neurocircuits.experiments.connectome_stats",
     "emergence-init": "neurocircuits.experiments.emergence_init",
     "geometric-mnist": "neurocircuits.experiments.geometric_mnist",
+    "ncap-swimmer": "neurocircuits.experiments.ncap_swimmer",
     "worm-dynamics": "neurocircuits.experiments.worm_dynamics",
 }
 
