@@ -41,7 +41,8 @@ class ExperimentConfig:
 
     :meth:`validate` runs before anything is written. Its generic checks follow the type
     hints: numbers must be finite and (unless the field is listed in ``SIGNED``) not
-    negative; tuples and lists must not be empty (unless their default is); ``Literal``
+    negative; tuples and lists must not be empty (unless their default is, or the field is
+    listed in ``MAY_BE_EMPTY``, e.g. a list of arms that may be skipped); ``Literal``
     fields (and tuples of them) must hold one of their choices; the items of each field in
     ``SUM_TO_ONE`` must sum to 1. Subclasses override :meth:`validate` for their own rules
     (call ``super().validate()`` first) and raise :class:`~neurocircuits.errors.ValidationError`.
@@ -57,6 +58,7 @@ class ExperimentConfig:
     QUICK: ClassVar[dict[str, Any]] = {}
     SIGNED: ClassVar[frozenset[str]] = frozenset()
     SUM_TO_ONE: ClassVar[tuple[str, ...]] = ()
+    MAY_BE_EMPTY: ClassVar[frozenset[str]] = frozenset()
 
     def quick(self) -> "ExperimentConfig":
         return dataclasses.replace(self, **self.QUICK)
@@ -71,6 +73,8 @@ class ExperimentConfig:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             default = getattr(defaults, f.name, None) if defaults is not None else None
+            if f.name in self.MAY_BE_EMPTY and isinstance(value, (tuple, list)) and not value:
+                continue
             _check_value(f.name, value, hints.get(f.name, Any), f.name in self.SIGNED, default)
         if not isinstance(self.seeds, int) or self.seeds < 1:
             raise ValidationError(f"config field 'seeds' must be >= 1, got {self.seeds}")
