@@ -104,6 +104,8 @@ def test_sigterm_midway_then_rerun_loses_only_units_in_flight(tmp_path, selftest
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGTERM)  # as a batch scheduler does: the whole process group
     _, err = proc.communicate(timeout=30)
+    if executor == "ray" and "discovered a bug in Ray" in err:  # Ray 2.60's own driver abort (task_manager.cc)
+        pytest.xfail("Ray's driver aborted on an internal check while stopping: " + err.splitlines()[0][:200])
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert "terminated" in err and "Traceback" not in err
     assert "INCOMPLETE" in (out / "report.md").read_text()
