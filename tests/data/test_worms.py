@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from neurocircuits.data.worms import (
-    FLAVELL_IDS, WormRecording, align_to_names, chronological_segments, connectome_adjacency, flavell_dir,
-    flavell_recordings, load_flavell, load_kato_mat, load_nwb, make_windows, shared_names, standardise,
+    FLAVELL_IDS, WormRecording, align_to_names, chronological_segments, flavell_dir, flavell_recordings,
+    load_flavell, load_kato_mat, load_nwb, make_windows, resample, seconds_to_frames, shared_names, standardise,
 )
 from neurocircuits.errors import CorruptDataError, DataNotFoundError, UnknownNameError, ValidationError
 
@@ -69,17 +69,12 @@ def test_flavell_sanity_check_ava_ave_reversal_and_rib_velocity(recs):
     assert n_rib >= 3
 
 
-def test_flavell_shared_names_and_connectome(recs):
+def test_flavell_shared_names(recs):
     named = [r for r in recs.values() if r.named]
     shared = shared_names(named)
     assert len(shared) == 43 and {"AVAL", "AVAR", "AVEL", "AVER", "RID", "SMDVL"} <= set(shared)
     x, mask = align_to_names(named[0], shared)
     assert mask.all() and np.array_equal(x[:, shared.index("AVAL")], named[0].traces[:, named[0].index("AVAL")])
-    A, hit = connectome_adjacency(shared + [None, "NOTANEURON"])
-    assert A.shape == (45, 45) and hit == shared
-    assert np.all(A[-2:] == 0) and np.all(A[:, -2:] == 0) and np.all(np.diag(A) == 0)
-    # a known chemical edge, AVE -> AVA (command interneurons), in [pre, post] orientation
-    assert A[shared.index("AVEL"), shared.index("AVAL")] > 0
 
 
 def test_flavell_by_path_and_unknown_id(recs, tmp_path):
@@ -159,7 +154,7 @@ def write_kato_mat(path: Path, worms: list[dict], states_key: list[str], top: st
                    time_field: str = "timVectorSeconds") -> None:
     """Write worms in the layout of Kato's v7.3 files: a struct of per-worm object references."""
     ref_dt = h5py.ref_dtype
-    with h5py.File(path, "w") as f:
+    with h5py.File(path, "w", userblock_size=512) as f:  # MATLAB keeps its 128-byte header in a user block
         refs = f.create_group("#refs#")
         count = itertools.count()
 
@@ -192,6 +187,9 @@ def write_kato_mat(path: Path, worms: list[dict], states_key: list[str], top: st
         d = g.create_dataset("States_key", data=np.array([put_str(s) for s in states_key], dtype=object)[:, None],
                              dtype=ref_dt)
         d.attrs["MATLAB_class"] = np.bytes_("cell")
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2015 HDF5 schema 1.00 ."
+    with open(path, "r+b") as fh:
+        fh.write(header.ljust(116) + b"\x00" * 8 + b"\x00\x02" + b"IM")
 
 
 KEY = ["FWD", "SLOW", "DT", "VT", "REV1", "REV2", "REVSUS", "NOSTATE"]
@@ -389,3 +387,32 @@ def test_standardise_uses_training_frames_only():
     np.testing.assert_allclose(z, z2)
     with pytest.raises(ValidationError):
         standardise(x, slice(0, 1))
+
+
+def test_resample_to_another_frame_interval():
+    t = np.arange(0, 60, 0.737)
+    x = np.stack([np.sin(t), np.cos(0.5 * t)], axis=1)
+    rev = (np.sin(0.2 * t) > 0).astype(int)
+    rec = WormRecording(x, 0.737, ["AVAL", None], {"velocity": np.cos(t), "reversal_vec": rev}, labels=rev, name="w")
+    r = resample(rec, 0.6)
+    tn = np.arange(r.n_frames) * 0.6
+    assert r.dt == 0.6 and tn[-1] <= t[-1] < tn[-1] + 0.6 and r.meta["resampled_from_dt"] == 0.737
+    # linear interpolation: exact at shared time points, close to the smooth signal elsewhere
+    np.testing.assert_allclose(r.traces[:, 0], np.sin(tn), atol=0.07)
+    np.testing.assert_allclose(r.behaviour["velocity"], np.cos(tn), atol=0.07)
+    # labels and integer channels take the nearest frame (never a fraction)
+    nearest = np.round(tn / 0.737).astype(int)
+    np.testing.assert_array_equal(r.labels, rev[nearest])
+    np.testing.assert_array_equal(r.behaviour["reversal_vec"], rev[nearest])
+    assert r.names == ["AVAL", None] and r.label_names == rec.label_names
+    assert resample(rec, 0.74) is rec  # within 1 %: unchanged, no interpolation error
+    with pytest.raises(ValidationError, match="dt"):
+        resample(rec, 0.0)
+
+
+def test_seconds_to_frames():
+    assert seconds_to_frames(3.6, 0.6) == 6 and seconds_to_frames(6.0, 0.6003) == 10
+    with pytest.raises(ValidationError, match="window_s"):
+        seconds_to_frames(3.6, 0.737, what="window_s")  # 4.88 frames: resample instead
+    with pytest.raises(ValidationError, match="positive"):
+        seconds_to_frames(-1.0, 0.6)

@@ -10,11 +10,13 @@ import torch
 
 from neurocircuits.circuit import geometric
 from neurocircuits.dynamics.geometric import (
-    GeometricNetwork, shortest_arrival, simulate, simulate_reference,
+    GeometricNetwork, initial_state, numba_available, shortest_arrival, simulate, simulate_reference, step,
 )
 from neurocircuits.errors import ValidationError
 
 INF = math.inf
+BACKENDS = ["torch", pytest.param("numba", marks=pytest.mark.skipif(not numba_available(),
+                                                                     reason="numba (the [fast] extra) not installed"))]
 
 
 def random_grid_network(seed: int, n: int = 40, n_in: int = 6, p: float = 0.12, dt: float = 0.5,
@@ -39,14 +41,15 @@ def random_stimulus(seed: int, b: int, n_in: int, dt: float, t_max: int = 8) -> 
     return np.where(rng.random((b, n_in)) < 0.2, INF, s)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("seed", range(8))
-def test_engines_agree_on_random_grid_networks(seed: int) -> None:
+def test_engines_agree_on_random_grid_networks(seed: int, backend: str) -> None:
     dt = 0.5
     net = random_grid_network(seed, dt=dt)
     assert net.on_grid(dt)
     stim = random_stimulus(seed, 5, net.n_inputs, dt)
     ref = simulate_reference(net, stim, horizon=30.0)
-    fast = simulate(net, stim, horizon=30.0, dt=dt, record_spikes=True, batch_size=3)
+    fast = simulate(net, stim, horizon=30.0, dt=dt, record_spikes=True, batch_size=3, backend=backend)
     assert int(ref.counts.sum()) > 3 * net.n_inputs  # the network is actually active
     for b in range(stim.shape[0]):
         assert fast.spike_trains(b) == ref.spike_trains(b)
@@ -57,14 +60,15 @@ def test_engines_agree_on_random_grid_networks(seed: int) -> None:
     assert fast.refraction_ratio == ref.refraction_ratio
 
 
-def test_engines_agree_with_reverberation_and_saturation() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_engines_agree_with_reverberation_and_saturation(backend: str) -> None:
     """Excitatory, theta = 1, small R: many re-activations and many discarded arrivals."""
     dt = 1.0
     net = random_grid_network(3, n=60, p=0.1, dt=dt, inhibition=False, window=False).with_params(
         threshold=1.0, refractory=2.0)
     stim = random_stimulus(3, 4, net.n_inputs, dt)
     ref = simulate_reference(net, stim, horizon=40.0)
-    fast = simulate(net, stim, horizon=40.0, dt=dt, record_spikes=True)
+    fast = simulate(net, stim, horizon=40.0, dt=dt, record_spikes=True, backend=backend)
     assert float(ref.counts[:, net.hidden()].float().mean()) > 3  # reverberating
     assert ref.discard_fraction() > 0.3
     for b in range(4):
@@ -203,8 +207,8 @@ def test_bad_stimulus_and_settings_raise() -> None:
             sim([[0.0, math.nan]])
         with pytest.raises(ValidationError, match=">= 0"):
             sim([[-1.0, 0.0]])
-    with pytest.raises(ValidationError, match="too coarse"):
-        simulate(net, [[0.0, 0.0]], 5.0, dt=1.0)  # 0.3 rounds to 0 steps
+    with pytest.raises(ValidationError, match=r"too coarse.*use dt < 0\.6"):
+        simulate(net, [[0.0, 0.0]], 5.0, dt=0.6)  # 0.3 / 0.6 = 0.5 rounds (to even) to 0 steps: the boundary
     with pytest.raises(ValidationError, match="dt"):
         simulate(net, [[0.0, 0.0]], 5.0, dt=-0.1)
     with pytest.raises(ValidationError, match="horizon"):
@@ -231,14 +235,15 @@ def test_cuda_matches_cpu() -> None:
     assert torch.equal(a.counts, b.counts) and torch.equal(a.spike_time, b.spike_time)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("seed", range(3))
-def test_engines_agree_with_one_shared_window(seed: int) -> None:
+def test_engines_agree_with_one_shared_window(seed: int, backend: str) -> None:
     """The fast path for a window shared by every node gives the reference's spike trains."""
     dt = 0.5
     net = random_grid_network(seed + 20, dt=dt).with_params(window=1.5)
     stim = random_stimulus(seed, 4, net.n_inputs, dt)
     ref = simulate_reference(net, stim, horizon=30.0)
-    fast = simulate(net, stim, horizon=30.0, dt=dt, record_spikes=True)
+    fast = simulate(net, stim, horizon=30.0, dt=dt, record_spikes=True, backend=backend)
     assert int(ref.counts.sum()) > 2 * net.n_inputs
     for b in range(4):
         assert fast.spike_trains(b) == ref.spike_trains(b)

@@ -11,11 +11,18 @@ from neurocircuits.report.table import ResultTable
 def test_geometric_mnist_tiny_run(tmp_path) -> None:
     out = run_experiment("geometric-mnist", quick=True, seeds=1, out=tmp_path, progress=False, device="cpu",
                          overrides={"n_train": 300, "n_val": 100, "n_test": 100, "n_hidden": 300,
-                                    "ratios": (0.5, 2.0), "horizon": 20.0})
+                                    "ratios": (0.5, 2.0), "horizon": 20.0,
+                                    "variants": ("recurrent", "coincidence", "feedforward")})
     t = ResultTable.load(out / "results.json")
     reps = {r["representation"] for r in t.rows}
     crd_reps = {f"CRD hidden nodes: {v}" for v in ("recurrent", "coincidence", "feedforward")}
-    assert reps == {"raw pixels", "blurred pixels (Gaussian, control)", "input latency code (stimulus, control)"} | crd_reps
+    best = "CRD: best variant of each draw (chosen on val)"
+    assert reps == {"raw pixels", "blurred pixels (Gaussian, control)", "input latency code (stimulus, control)",
+                    best} | crd_reps
+    # the best variant's rows are a copy of the rows of the variant chosen on validation
+    sel_rows = ResultTable.load(out / "selection.json").rows
+    chosen = [r for r in sel_rows if r["variant"].startswith("best: ")][0]["variant"].split(": ")[1]
+    assert t.values("test_acc", representation=best) == t.values("test_acc", representation=f"CRD hidden nodes: {chosen}")
     pix = t.values("test_acc", representation="raw pixels", method="P3 k-NN k=1")[0]
     assert 0.6 < pix <= 1.0
     for rep in crd_reps:
@@ -33,8 +40,17 @@ def test_geometric_mnist_tiny_run(tmp_path) -> None:
     acc = {r["refraction_ratio"]: r["val_knn1"] for r in sweep.where(variant="recurrent", readout="first").rows}
     assert acc[0.5] == acc[2.0]
     sel = ResultTable.load(out / "selection.json")
-    assert len(sel.rows) == 3
+    assert len(sel.rows) == 4 and "k" not in sel.metrics  # k is a chosen setting: listed, never averaged
     manifest = json.loads((out / "manifest.json").read_text())
+    text = {x["heading"]: x["body"] for x in manifest["text"]}
+    verdicts = text["Verdicts"]
+    assert verdicts.count("| ") > 10 and "raw-pixel k-NN" in verdicts
+    from neurocircuits.report.stats import VERDICTS
+    for line in verdicts.splitlines()[2:]:
+        assert line.rstrip(" |").rsplit("| ", 1)[1] in VERDICTS, line
+    assert "k 1 (1/1)" in text["Settings chosen on validation (mode (count/draws), or the list)"] or \
+        "k 3 (1/1)" in text["Settings chosen on validation (mode (count/draws), or the list)"] or \
+        "k 5 (1/1)" in text["Settings chosen on validation (mode (count/draws), or the list)"]
     assert manifest["complete"] and {f["file"] for f in manifest["figures"]} == {"refraction_sweep.png", "raster.png"}
 
 

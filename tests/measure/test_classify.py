@@ -86,3 +86,39 @@ def test_few_shot_accuracy() -> None:
     assert 0.5 < full <= 1.0
     with pytest.raises(ValidationError, match="fewer than shots"):
         few_shot_accuracy(ref, y, x, yt, 1000)
+
+
+def test_select_on_validation_picks_best_setting_and_k_with_ties_to_the_first() -> None:
+    from neurocircuits.measure.classify import select_on_validation
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(40) % 2
+    signal = y[:, None].float() * 4 + torch.randn(40, 3, generator=g) * 0.3
+    noise = torch.randn(40, 3, generator=g)
+    cands = {"noise": (noise[:30], noise[30:]), "signal": (signal[:30], signal[30:]),
+             "signal-copy": (signal[:30].clone(), signal[30:].clone())}
+    s = select_on_validation(cands, y[:30], y[30:], ks=[3, 1])
+    assert s.key == "signal" and s.k == 1 and s.val_acc == 1.0  # the copy ties: the earlier setting wins
+    assert set(s.scores) == {(c, k) for c in cands for k in (1, 3)}
+    assert s.scores[("noise", 1)] < 1.0
+    with pytest.raises(ValidationError, match="at least one"):
+        select_on_validation({}, y, y)
+
+
+def test_evaluate_representation_rows_and_collisions() -> None:
+    from neurocircuits.measure.classify import count_collisions, evaluate_representation, knn_accuracy
+
+    g = torch.Generator().manual_seed(1)
+    centers = torch.randn(10, 5, generator=g) * 6
+    y = torch.arange(200) % 10
+    x = centers[y] + torch.randn(200, 5, generator=g) * 0.5
+    rows = evaluate_representation(x[:150], y[:150], x[150:], y[150:], ks=[1, 3], k_chosen=5, shots=[1],
+                                   template_draws=3, density=False)
+    methods = [r["method"] for r in rows]
+    assert methods == ["P3 k-NN k=1", "P3 k-NN k=3", "P3 k-NN (k chosen on val)", "P3 nearest prototype",
+                       "P2 1-shot templates", "P1 k-means (k=10)"]
+    assert all(r["test_acc"] > 0.9 for r in rows)
+    assert rows[2]["test_acc"] == knn_accuracy(x[:150], y[:150], x[150:], y[150:], 5)[5]
+    imgs = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    assert count_collisions(torch.tensor([[1.0], [2.0], [1.0], [3.0]]), imgs) == 0  # duplicates are one image
+    assert count_collisions(torch.tensor([[1.0], [1.0], [1.0], [3.0]]), imgs) == 1

@@ -11,6 +11,7 @@ from neurocircuits.circuit.core import KINDS, Circuit, SynapseKind
 from neurocircuits.circuit.io import load_circuit, save_circuit
 from neurocircuits.circuit.ncap import NCAP_SIGNS, ncap_circuit
 from neurocircuits.circuit.stats import circuit_stats, degree_distribution, effective_rank, reciprocity, spectral_radius
+from neurocircuits.circuit.adjacency import connectome_adjacency, shuffled_adjacency  # noqa: F401
 
 __all__ = [
     "CONNECTOMES", "Circuit", "DEFAULT_CONNECTOMES", "KINDS", "NCAP_SIGNS", "SynapseKind", "available_connectomes",

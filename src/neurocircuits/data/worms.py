@@ -15,8 +15,12 @@ Loaders:
 
 Windowing (:func:`chronological_segments`, :func:`make_windows`) cuts a recording into
 (input window, horizon) samples that never cross a segment boundary, and
-:func:`standardise` z-scores each neuron on training frames only. Name alignment:
-:func:`shared_names`, :func:`align_to_names`, :func:`connectome_adjacency`.
+:func:`standardise` z-scores each neuron on training frames only, and :func:`resample`
+puts a recording on a regular grid of another frame interval (recordings differ: 0.6 s
+and 0.737 s in the Flavell release). Name alignment: :func:`shared_names`,
+:func:`align_to_names` (the connectome over a name list is
+:func:`neurocircuits.circuit.connectome_adjacency`). The train/validation/test protocols
+built from these pieces are in :mod:`neurocircuits.data.worm_protocols`.
 
 Name conventions: names go through :func:`~neurocircuits.base.names.normalise_name`
 (``VB01`` -> ``VB1``). A label marked uncertain (``?`` in NeuroPAL, several candidates in
@@ -155,7 +159,7 @@ def flavell_dir(root: str | Path | None = None) -> Path:
     """Folder of the Flavell 2023 files: ``root`` or ``<shared data>/celegans-flavell2023``."""
     from neurocircuits.data.paths import shared_data_dir
 
-    folder = Path(root) if root is not None else shared_data_dir() / FLAVELL_DIR  # type: ignore[operator]
+    folder = Path(root) if root is not None else Path(str(shared_data_dir())) / FLAVELL_DIR
     if not folder.is_dir():
         raise DataNotFoundError(f"no Flavell 2023 data folder at {folder}")
     return folder
@@ -307,6 +311,11 @@ def load_kato_mat(path: str | Path, *, signal: str = "traces") -> list[WormRecor
         >>> len(worms), worms[0].label_names[:2]          # doctest: +SKIP
         (5, ('FWD', 'SLOW'))
     """
+    # Read with h5py rather than pymatreader: pymatreader (1.3) squeezes one-element cells, so a
+    # one-worm file, or an ROI with one candidate name, loses its list level and the structure
+    # becomes ambiguous; it also refuses files without the 128-byte MATLAB header. This reader
+    # keeps every cell level exactly. (pymatreader was about 1.7x faster on a synthetic 5-worm,
+    # 3000-frame file in this layout; both read the traces identically.)
     import h5py
 
     from neurocircuits.base.hdf5 import open_hdf5
@@ -513,7 +522,7 @@ def load_nwb(path: str | Path, *, series: str | None = None, name_column: str | 
 def _find_roi_series(nwb: Any, series: str | None, p: Path) -> Any:
     from pynwb.ophys import RoiResponseSeries
 
-    found = {}  # type: ignore[var-annotated]
+    found: dict[str, Any] = {}
     for mod in nwb.processing.values():
         for iface in mod.data_interfaces.values():
             members = getattr(iface, "roi_response_series", None)
@@ -653,6 +662,7 @@ def standardise(traces: np.ndarray, train_frames: np.ndarray | slice | Sequence[
         ([-1.0, 0.0, 1.0, 99.0], [1.0])
     """
     tr = np.asarray(traces, dtype=np.float64)
+    sel: Any
     if isinstance(train_frames, list) and train_frames and isinstance(train_frames[0], tuple):
         sel = np.concatenate([np.arange(a, b) for a, b in train_frames])
     else:
@@ -663,6 +673,64 @@ def standardise(traces: np.ndarray, train_frames: np.ndarray | slice | Sequence[
     mean, sd = fit.mean(0), fit.std(0, ddof=1)
     sd = np.where(sd > eps, sd, 1.0)
     return ((tr - mean) / sd).astype(np.float32), mean, sd
+
+
+def seconds_to_frames(seconds: float, dt: float, *, what: str = "duration", tol: float = 0.02) -> int:
+    """The whole number of frames of interval ``dt`` that spans ``seconds``.
+
+    Raises :class:`~neurocircuits.errors.ValidationError` (naming ``what``) if fewer than
+    one frame fits, or if the nearest whole number of frames misses ``seconds`` by more
+    than the fraction ``tol`` (resample the recording to a matching ``dt`` instead).
+
+    Example:
+        >>> seconds_to_frames(3.6, 0.6), seconds_to_frames(3.0, 0.6)
+        (6, 5)
+    """
+    if not (np.isfinite(seconds) and seconds > 0):
+        raise ValidationError(f"{what} must be a positive number of seconds, got {seconds}")
+    if not (np.isfinite(dt) and dt > 0):
+        raise ValidationError(f"dt must be a positive number of seconds, got {dt}")
+    n = int(round(seconds / dt))
+    if n < 1 or abs(n * dt - seconds) > tol * seconds:
+        raise ValidationError(f"{what} of {seconds:g} s is not a whole number of {dt:g} s frames "
+                              f"(nearest: {max(n, 1)} frames = {max(n, 1) * dt:g} s); resample the recordings "
+                              "to a frame interval that divides it")
+    return n
+
+
+def resample(rec: WormRecording, dt: float, *, tol: float = 0.01) -> WormRecording:
+    """``rec`` on a regular grid of frame interval ``dt`` seconds (from its first frame).
+
+    Traces and continuous behaviour channels are interpolated linearly; labels and
+    integer-valued channels (e.g. ``reversal_vec``) take the value of the nearest frame.
+    A recording whose ``dt`` is already within the fraction ``tol`` of ``dt`` is returned
+    unchanged (no interpolation error for recordings that match). The new recording's
+    ``meta["resampled_from_dt"]`` holds the original interval.
+
+    Example:
+        >>> rec = WormRecording(np.arange(5.0)[:, None], 0.5, ["AVAL"], labels=np.array([0, 0, 1, 1, 1]))
+        >>> r = resample(rec, 1.0)
+        >>> r.traces[:, 0].tolist(), r.labels.tolist(), r.dt
+        ([0.0, 2.0, 4.0], [0, 1, 1], 1.0)
+    """
+    if not (np.isfinite(dt) and dt > 0):
+        raise ValidationError(f"dt must be a positive number of seconds, got {dt}")
+    if abs(rec.dt - dt) <= tol * dt:
+        return rec
+    t_old = np.arange(rec.n_frames) * rec.dt
+    t_new = np.arange(0.0, t_old[-1] + 1e-9 * dt, dt)
+    if t_new.shape[0] < 2:
+        raise ValidationError(f"{rec.name or 'recording'}: {rec.n_frames} frames of {rec.dt:g} s "
+                              f"do not span two frames of {dt:g} s")
+    nearest = np.clip(np.round(t_new / rec.dt).astype(np.int64), 0, rec.n_frames - 1)
+    traces = np.stack([np.interp(t_new, t_old, rec.traces[:, j]) for j in range(rec.n_neurons)], axis=1)
+    beh = {}
+    for k, v in rec.behaviour.items():
+        integer = bool(np.all(np.isfinite(v)) and np.all(v == np.round(v)))
+        beh[k] = v[nearest] if integer else np.interp(t_new, t_old, v)
+    labels = None if rec.labels is None else rec.labels[nearest]
+    return WormRecording(traces, dt, list(rec.names), beh, labels=labels, label_names=rec.label_names,
+                         name=rec.name, meta={**rec.meta, "resampled_from_dt": rec.dt})
 
 
 # --------------------------------------------------------------------------------------
@@ -705,30 +773,3 @@ def align_to_names(rec: WormRecording, names: Sequence[str]) -> tuple[np.ndarray
     if mask.any():
         out[:, mask] = rec.traces[:, [c for c in cols if c >= 0]]
     return out, mask
-
-
-def connectome_adjacency(names: Sequence[str | None], connectome: str = "cook2019", *,
-                         layers: tuple[str, ...] = ("chemical", "electrical")) -> tuple[np.ndarray, list[str]]:
-    """Unsigned synapse counts ``A[pre, post]`` of a connectome over the given neuron list.
-
-    Chemical counts plus gap-junction counts (both directions). Unnamed neurons (``None``)
-    and names absent from the connectome get no edges. Returns ``(A, matched names)``.
-
-    Example:
-        >>> A, hit = connectome_adjacency(["AVAL", "AVBL", None])   # doctest: +SKIP
-        >>> A.shape, hit                                              # doctest: +SKIP
-        ((3, 3), ['AVAL', 'AVBL'])
-    """
-    from neurocircuits.circuit.connectome import from_connectome
-
-    c = from_connectome(connectome, neurons_only=True, layers=layers)
-    dense = c.to_dense(signed=False).numpy().astype(np.float64)
-    pos = [c.index(n) if n is not None and n in c else -1 for n in names]
-    A = np.zeros((len(pos), len(pos)))
-    hit = [i for i, p in enumerate(pos) if p >= 0]  # type: ignore[operator]
-    if hit:
-        src = [pos[i] for i in hit]
-        A[np.ix_(hit, hit)] = dense[np.ix_(src, src)]  # type: ignore[arg-type]
-    np.fill_diagonal(A, 0.0)
-    return A, [names[i] for i in hit]  # type: ignore[misc]
-

@@ -6,11 +6,18 @@
 * :func:`cluster_accuracy`, :func:`cluster_scores`: clusterings scored against labels
   (accuracy after cluster-to-label assignment, ARI, AMI) with scikit-learn.
 * :func:`kmeans_labels`, :func:`hdbscan_labels`: the two clustering back ends.
+* :func:`knn_accuracy`, :func:`prototype_accuracy`: the accuracies of the two classifiers.
+* :func:`select_on_validation`: choose a representation and k on a validation split.
+* :func:`evaluate_representation`: every protocol (P3 k-NN / prototype, P2 templates,
+  P1 clustering) on one representation, as table rows.
+* :func:`count_collisions`: distinct inputs that share a representation.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -170,3 +177,129 @@ def hdbscan_labels(x: np.ndarray, pca_dim: int = 50, min_cluster_size: int | Non
         x = PCA(dim, random_state=seed).fit_transform(x)
     mcs = min_cluster_size or max(5, x.shape[0] // 100)
     return HDBSCAN(min_cluster_size=mcs, copy=True, n_jobs=-1).fit_predict(x)
+
+
+def knn_accuracy(ref_x: torch.Tensor, ref_y: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                 k: int | list[int] = 1, *, device: str | torch.device | None = None) -> dict[int, float]:
+    """Accuracy of :func:`knn_predict` for each k.
+
+    Example:
+        >>> ref = torch.tensor([[0.0], [1.0], [10.0]]); y = torch.tensor([0, 0, 1])
+        >>> knn_accuracy(ref, y, torch.tensor([[9.0], [0.2]]), torch.tensor([1, 1]), k=[1])
+        {1: 0.5}
+    """
+    pred = knn_predict(ref_x, ref_y, x, k, device=device)
+    yc = y.cpu()
+    return {kk: float((p == yc).float().mean()) for kk, p in pred.items()}
+
+
+def prototype_accuracy(ref_x: torch.Tensor, ref_y: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Accuracy of :func:`prototype_predict` (nearest class mean)."""
+    return float((prototype_predict(ref_x, ref_y, x) == y.cpu()).float().mean())
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The setting chosen on validation: its key, the k of the k-NN vote, and the scores.
+
+    ``scores`` maps every (setting key, k) tried to its validation accuracy.
+    """
+
+    key: Any
+    k: int
+    val_acc: float
+    scores: dict[tuple[Any, int], float]
+
+
+def select_on_validation(candidates: Mapping[Any, tuple[torch.Tensor, torch.Tensor]], train_y: torch.Tensor,
+                         val_y: torch.Tensor, ks: Sequence[int] = (1, 3, 5), *,
+                         device: str | torch.device | None = None) -> Selection:
+    """Choose a representation (and k) by k-NN accuracy on a validation split.
+
+    ``candidates`` maps a setting key to ``(train_features, val_features)``; the training
+    features are the references, the validation features are classified. The best
+    (setting, k) wins; ties go to the earlier setting, then the smaller k. The test split is
+    never looked at.
+
+    Example:
+        >>> tr = torch.tensor([[0.0], [1.0], [10.0], [11.0]]); ytr = torch.tensor([0, 0, 1, 1])
+        >>> va = torch.tensor([[0.5], [10.5]]); yva = torch.tensor([0, 1])
+        >>> noise = torch.tensor([[5.0], [4.0], [6.0], [3.0]]), torch.tensor([[5.5], [3.5]])
+        >>> s = select_on_validation({"noise": noise, "signal": (tr, va)}, ytr, yva, ks=[1, 3])
+        >>> s.key, s.k, s.val_acc
+        ('signal', 1, 1.0)
+    """
+    if not candidates:
+        raise ValidationError("select_on_validation needs at least one candidate")
+    ks = sorted(set(int(k) for k in ks))
+    scores: dict[tuple[Any, int], float] = {}
+    best: tuple[float, Any, int] | None = None
+    for key, (ftr, fva) in candidates.items():
+        accs = knn_accuracy(ftr, train_y, fva, val_y, ks, device=device)
+        for k in ks:
+            scores[(key, k)] = accs[k]
+            if best is None or accs[k] > best[0]:
+                best = (accs[k], key, k)
+    assert best is not None
+    return Selection(best[1], best[2], best[0], scores)
+
+
+def count_collisions(features: torch.Tensor, images: torch.Tensor) -> int:
+    """Distinct images minus distinct feature vectors among them (0 = uniquely encoded).
+
+    Example:
+        >>> imgs = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+        >>> count_collisions(torch.tensor([[1.0], [1.0], [1.0]]), imgs)
+        1
+    """
+    if features.shape[0] != images.shape[0]:
+        raise ValidationError(f"features ({features.shape[0]}) and images ({images.shape[0]}) differ in number")
+    if images.shape[0] == 0:
+        return 0
+    _, inv = torch.unique(images.reshape(images.shape[0], -1), dim=0, return_inverse=True)
+    reps = torch.zeros(int(inv.max()) + 1, dtype=torch.long).scatter_(0, inv, torch.arange(inv.numel()))
+    return int(reps.numel() - torch.unique(features[reps], dim=0).shape[0])
+
+
+def evaluate_representation(ref_x: torch.Tensor, ref_y: torch.Tensor, x: torch.Tensor, y: torch.Tensor, *,
+                            ks: Sequence[int] = (1, 3), k_chosen: int | None = None, shots: Sequence[int] = (1, 10),
+                            template_draws: int = 20, n_cluster: int | None = None, density: bool = True,
+                            seed: int = 0, device: str | torch.device | None = None) -> list[dict[str, Any]]:
+    """Every training-free protocol on one representation, as table rows (``method``, scores).
+
+    * P3 (labels as references, no weights): k-NN for each of ``ks`` and ``k_chosen`` (a k
+      chosen beforehand on validation), and the nearest class mean;
+    * P2: the nearest of ``s`` random labelled templates per class, for each ``s`` in
+      ``shots`` (mean over ``template_draws`` draws, generator seed 0 so that every
+      representation sees the same templates);
+    * P1 (unsupervised; labels only score): k-means (k = 10, ``seed``) and, if ``density``,
+      HDBSCAN on PCA-50, on the first ``n_cluster`` samples of ``x``.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> ref = torch.cat([torch.randn(20, 2, generator=g), torch.randn(20, 2, generator=g) + 8])
+        >>> ry = torch.tensor([0] * 20 + [1] * 20)
+        >>> rows = evaluate_representation(ref, ry, ref[::4], ry[::4], ks=[1], shots=[1], density=False)
+        >>> [(r["method"], r["test_acc"]) for r in rows][:2]
+        [('P3 k-NN k=1', 1.0), ('P3 nearest prototype', 1.0)]
+    """
+    rows: list[dict[str, Any]] = []
+    kk = sorted(set(int(k) for k in ks) | ({int(k_chosen)} if k_chosen is not None else set()))
+    acc = knn_accuracy(ref_x, ref_y, x, y, kk, device=device)
+    rows += [dict(method=f"P3 k-NN k={k}", test_acc=acc[k]) for k in sorted(set(int(k) for k in ks))]
+    if k_chosen is not None:
+        rows.append(dict(method="P3 k-NN (k chosen on val)", test_acc=acc[int(k_chosen)]))
+    rows.append(dict(method="P3 nearest prototype", test_acc=prototype_accuracy(ref_x.to(device or "cpu"), ref_y, x, y)))
+    rows += [dict(method=f"P2 {s}-shot templates",
+                  test_acc=few_shot_accuracy(ref_x, ref_y, x, y, s, template_draws, seed=0, device=device))
+             for s in shots]
+    nc = x.shape[0] if n_cluster is None else min(int(n_cluster), x.shape[0])
+    xc, yc = x[:nc].cpu().numpy(), y[:nc].cpu().numpy()
+    km = cluster_scores(yc, kmeans_labels(xc, 10, seed=seed))
+    rows.append(dict(method="P1 k-means (k=10)", test_acc=km["acc"], ari=km["ari"], ami=km["ami"],
+                     frac_clustered=km["frac_clustered"]))
+    if density:
+        hd = cluster_scores(yc, hdbscan_labels(xc, pca_dim=50, seed=seed), mapping="majority")
+        rows.append(dict(method="P1 HDBSCAN (PCA-50)", test_acc=hd["acc"], ari=hd["ari"], ami=hd["ami"],
+                         frac_clustered=hd["frac_clustered"]))
+    return rows

@@ -300,3 +300,42 @@ def prior_adjacency(counts: np.ndarray) -> np.ndarray:
     out = np.log1p(c)
     np.fill_diagonal(out, 0.0)
     return out
+
+
+#: the window models :func:`window_model` builds
+WINDOW_MODELS = ("mlp", "gru", "transformer", "gnn-inferred", "gnn-fixed")
+
+
+def window_model(name: str, n_neurons: int, window: int, *, adjacency: np.ndarray | None = None,
+                 mlp_hidden: int = 256, rnn_hidden: int = 128, d_model: int = 64, graph_hidden: int = 32,
+                 identities: bool = True, identity_dropout: float = 0.2) -> nn.Module:
+    """A forecasting / decoding model of windows (B, ``window``, ``n_neurons``) by name.
+
+    ``mlp``, ``gru`` and ``transformer`` are the structure-agnostic models of
+    :mod:`neurocircuits.models.sequence`; ``gnn-inferred`` is a :class:`GraphNet` that
+    infers its graph per sample, ``gnn-fixed`` one on ``adjacency`` (``A[pre, post]``, e.g.
+    :func:`prior_adjacency` of a connectome; all zeros = no messages). With ``identities``
+    a graph net learns one embedding per input neuron (ids ``1..n_neurons``).
+
+    Example:
+        >>> import torch
+        >>> m = window_model("gnn-fixed", 5, 6, adjacency=np.ones((5, 5)), graph_hidden=8)
+        >>> tuple(m(torch.zeros(2, 6, 5))[0].shape)
+        (2, 5)
+    """
+    from neurocircuits.models.sequence import GRUNet, MLPNet, TransformerNet
+
+    if name == "mlp":
+        return MLPNet(n_neurons, window, hidden=mlp_hidden)
+    if name == "gru":
+        return GRUNet(n_neurons, hidden=rnn_hidden)
+    if name == "transformer":
+        return TransformerNet(n_neurons, window, d_model=d_model)
+    if name not in WINDOW_MODELS:
+        raise ValidationError(f"unknown window model {name!r}; choose from {', '.join(WINDOW_MODELS)}")
+    if (name == "gnn-fixed") != (adjacency is not None):
+        raise ValidationError("gnn-fixed needs an adjacency, gnn-inferred takes none")
+    ids = n_neurons if identities else 0
+    net = GraphNet(graph_hidden, "inferred" if adjacency is None else "fixed", adjacency=adjacency, n_identities=ids,
+                   identity_dropout=identity_dropout if ids else 0.0)
+    return net.set_node_ids(np.arange(1, n_neurons + 1)) if ids else net

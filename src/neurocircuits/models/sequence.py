@@ -7,8 +7,9 @@ Forecasts are residual (``x[:, -1] + delta``), so every network starts from pers
 
 Models: :class:`MLPNet` (flattened window), :class:`GRUNet` (recurrent over frames),
 :class:`TransformerNet` (self-attention over frames), and the baselines
-:class:`Persistence` and :class:`RidgeAR` (closed-form ridge regression from the
-flattened window). :func:`rollout` runs any of them autoregressively k steps ahead.
+:class:`Persistence`, :class:`TrainingMean` and :class:`RidgeAR` (closed-form ridge
+regression from the flattened window; :func:`~neurocircuits.models.baselines.fit_linear_baselines`
+also fits linear behaviour decoders and picks every regularisation on validation windows). :func:`rollout` runs any of them autoregressively k steps ahead.
 
 Example:
     >>> import torch
@@ -117,6 +118,33 @@ class Persistence(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         _check_window(x)
         return x[:, -1], x.new_zeros(x.shape[0], N_BEHAVIOUR)
+
+
+class TrainingMean(nn.Module):
+    """Forecast baseline: every frame is the training mean of each neuron (0 on z-scored traces).
+
+    Example:
+        >>> import torch
+        >>> TrainingMean(torch.tensor([1.0, -1.0]))(torch.zeros(3, 6, 2))[0].tolist()
+        [[1.0, -1.0], [1.0, -1.0], [1.0, -1.0]]
+    """
+
+    mean: torch.Tensor
+
+    def __init__(self, mean: torch.Tensor | None = None, n_neurons: int | None = None):
+        super().__init__()
+        if mean is None:
+            if n_neurons is None or n_neurons < 1:
+                raise ValidationError("TrainingMean needs the training mean or n_neurons >= 1 (for a zero mean)")
+            mean = torch.zeros(n_neurons)
+        m = torch.as_tensor(mean, dtype=torch.float32)
+        if m.ndim != 1:
+            raise ValidationError(f"mean must be one value per neuron (1-D), got shape {tuple(m.shape)}")
+        self.register_buffer("mean", m)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        _check_window(x, int(self.mean.shape[0]))
+        return self.mean.to(x.dtype).expand(x.shape[0], -1), x.new_zeros(x.shape[0], N_BEHAVIOUR)
 
 
 class RidgeAR(nn.Module):

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -108,3 +110,89 @@ def latency_code(images: torch.Tensor | np.ndarray, *, t_in: int = 10, dt: float
         raise ValidationError(f"need t_in >= 1 and dt > 0, got {t_in}, {dt}")
     steps = np.rint((1.0 - x) * (t_in - 1))
     return np.where(x >= pixel_threshold, steps * dt, np.inf)
+
+
+def latency_features(images: torch.Tensor | np.ndarray, *, t_in: int = 10, dt: float = 0.25,
+                     pixel_threshold: float = 0.2) -> torch.Tensor:
+    """The stimulus itself as features: ``1 - t / (t_in dt)`` per pixel, 0 when silent (a control).
+
+    Example:
+        >>> latency_features(np.array([[1.0, 0.5, 0.1]]), t_in=10, dt=0.25).tolist()
+        [[1.0, 0.6000000238418579, 0.0]]
+    """
+    s = latency_code(images, t_in=t_in, dt=dt, pixel_threshold=pixel_threshold)
+    span = t_in * dt
+    return torch.from_numpy(np.where(np.isfinite(s), 1.0 - s / span, 0.0)).float()
+
+
+def gaussian_blur(images: torch.Tensor | np.ndarray, sigma: float, *, side: int = SIDE) -> torch.Tensor:
+    """Images blurred by a Gaussian of ``sigma`` pixels, flattened to (B, side**2) float32 (a control).
+
+    Example:
+        >>> x = np.zeros((1, 9)); x[0, 4] = 1.0
+        >>> y = gaussian_blur(x, 1.0, side=3)
+        >>> bool(y[0, 4] > y[0, 0] > 0), round(float(y.sum()), 3) <= 1.0
+        (True, True)
+    """
+    from scipy.ndimage import gaussian_filter
+
+    if not np.isfinite(sigma) or sigma < 0:
+        raise ValidationError(f"sigma must be >= 0, got {sigma}")
+    x = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    x = x.reshape(x.shape[0], side, side).astype(np.float32)
+    return torch.from_numpy(gaussian_filter(x, sigma=(0, sigma, sigma))).reshape(x.shape[0], side * side)
+
+
+READOUTS = ("first", "counts", "first+counts")
+
+
+def hidden_readouts(net: GeometricNetwork, images: torch.Tensor | np.ndarray, *, horizon: float, dt: float = 0.25,
+                    t_in: int = 10, pixel_threshold: float = 0.2, readouts: tuple[str, ...] = READOUTS,
+                    batch_size: int = 500, device: str | torch.device | None = None,
+                    progress: Any = None) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    """The representation pipeline: images -> latency code -> dynamics -> hidden-node readouts.
+
+    Readouts (hidden nodes only, never the stimulated inputs): ``first`` = ``(T - t_first) / T``
+    (0 if silent), ``counts`` = ``log(1 + spikes)``, ``first+counts`` = both side by side.
+
+    Returns:
+        ``(features, diagnostics)``: a dict readout -> (B, n_hidden or 2 n_hidden) float32 CPU
+        tensor, and activity diagnostics (spikes per hidden node, fraction of hidden nodes that
+        fired, discarded fraction of arrivals, events per image, events/s, simulation seconds).
+
+    Example:
+        >>> net = pixel_network(200, side=8, seed=0)
+        >>> f, d = hidden_readouts(net, np.random.default_rng(0).random((3, 64)), horizon=10.0)
+        >>> f["first"].shape, f["first+counts"].shape
+        (torch.Size([3, 200]), torch.Size([3, 400]))
+    """
+    import time
+
+    from neurocircuits.dynamics.geometric.fast import simulate
+
+    bad = set(readouts) - set(READOUTS)
+    if bad or not readouts:
+        raise ValidationError(f"readouts must be a non-empty subset of {READOUTS}, got {readouts}")
+    hidden = torch.from_numpy(net.hidden())
+    first, counts = [], []
+    arrivals = discarded = 0.0
+    t0 = time.perf_counter()
+    starts = range(0, int(images.shape[0]), batch_size)
+    for s in (progress(starts) if progress else starts):
+        stim = latency_code(images[s:s + batch_size], t_in=t_in, dt=dt, pixel_threshold=pixel_threshold)
+        r = simulate(net, stim, horizon, dt=dt, device=device)
+        first.append(r.first_spike_features(hidden))
+        counts.append(r.counts[:, hidden])
+        arrivals += float(r.arrivals.sum())
+        discarded += float(r.discarded.sum())
+    wall = time.perf_counter() - t0
+    n_img = max(int(images.shape[0]), 1)
+    f = torch.cat(first) if first else torch.zeros(0, hidden.numel())
+    c = torch.cat(counts) if counts else torch.zeros(0, hidden.numel(), dtype=torch.int32)
+    cf = torch.log1p(c.float())
+    feats = {"first": f, "counts": cf, "first+counts": torch.cat([f, cf], 1)}
+    diag = {"spikes_per_hidden": float(c.float().mean()) if c.numel() else 0.0,
+            "frac_hidden_fired": float((c > 0).float().mean()) if c.numel() else 0.0,
+            "discard_fraction": discarded / max(arrivals, 1.0), "events_per_image": arrivals / n_img,
+            "events_per_s": arrivals / max(wall, 1e-9), "sim_s": wall}
+    return {k: feats[k] for k in readouts}, diag

@@ -1,42 +1,442 @@
-"""The fast discrete-time engine: batched over stimuli, sparse, PyTorch on CPU or CUDA.
+"""The fast discrete-time engine: an explicit state, a step function, and ``simulate``.
 
-Time advances in steps of ``dt``. Pending arrivals live in a ring buffer of
-``kmax + 1`` slots of shape (B, N). At each step only the nodes that fire are expanded
-into their out-edges (CSR gather) and their signals are scattered with ``index_add_``
-into the slots ``t + k_ij``, so the cost is proportional to the number of synaptic
-events plus O(B N) per step, not to ``T x |E|``. The semantics are those of
-:mod:`.network`; on grid-aligned networks the spike trains equal the reference's.
+Time advances in steps of ``dt``; latencies, refractory periods, windows and stimulus
+times are rounded to whole steps (see :mod:`.network`). The state of a batch of ``B``
+independent stimuli is a :class:`GeometricState`; :func:`initial_state` makes one and
+:func:`step` advances it by one step (the user decides which input nodes fire), in the
+style of Norse's functional cells. :func:`simulate` is a loop over the same step.
+
+Two backends compute the same spike trains:
+
+* ``"numba"`` (CPU; needs the optional ``numba`` package, ``pip install neurocircuits[fast]``):
+  a compiled kernel, parallel over the batch; a step costs time proportional to the nodes
+  that receive an arrival, leave a window or fire, and their out-edges, not to ``N``.
+  No Python runs between steps inside :func:`simulate`.
+* ``"torch"`` (CPU or CUDA): dense ``(B, N)`` tensor operations per step plus a CSR gather
+  and ``index_add_`` scatter of the firing nodes' out-edges (cost O(B N) per step plus
+  O(events)); it reads the number of spikes of each step back to the host.
+
+``backend="auto"`` picks numba on CPU when it is installed, torch otherwise.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import numbers
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
-from neurocircuits.dynamics.geometric.network import GeometricNetwork, _check_dt, check_stimulus
+from neurocircuits.dynamics.geometric.network import (
+    GeometricNetwork, _check_dt, check_horizon, check_stimulus, n_steps_for,
+)
 from neurocircuits.dynamics.geometric.result import SpikeResult
-from neurocircuits.errors import ValidationError
+from neurocircuits.errors import MissingDependencyError, ValidationError
+
+Backend = Literal["auto", "numba", "torch"]
+_NEVER = np.iinfo(np.int64).max // 4
+
+
+def numba_available() -> bool:
+    """True when the optional compiled CPU backend can be used."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def exact_dtype(net: GeometricNetwork, dtype: torch.dtype) -> bool:
+    """True when every weight, threshold and partial sum of in-weights is exact in ``dtype``.
+
+    All weights and thresholds are then integer multiples of one power of two ``2**-q``
+    and every node's largest possible sum is below ``2**(mantissa bits)`` of those units,
+    so adding and subtracting arrivals never rounds and the threshold test is exact.
+
+    Example:
+        >>> net = GeometricNetwork.from_arrays(2, [0], [1], [1.0], [1.0], threshold=1 + 2**-30)
+        >>> exact_dtype(net, torch.float32), exact_dtype(net, torch.float64)
+        (False, True)
+    """
+    bits = {torch.float32: 24, torch.float64: 53}.get(dtype)
+    if bits is None:
+        raise ValidationError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+    vals = np.concatenate([net.weight, net.threshold])
+    vals = vals[vals != 0]
+    if vals.size == 0:
+        return True
+    m, e = np.frexp(np.abs(vals))
+    mant = (m * 2.0 ** 53).astype(np.int64)
+    low = e.astype(np.int64) - 53 + _trailing_zeros(mant)  # exponent of the lowest set bit
+    q = int(-low.min())
+    in_abs = np.zeros(net.n)
+    np.add.at(in_abs, net.post, np.abs(net.weight))
+    bound = float(max(in_abs.max(initial=0.0), net.threshold.max(initial=0.0)))
+    return math.ldexp(bound, q) < 2.0 ** bits
+
+
+def _pack_unit(net: GeometricNetwork) -> float:
+    """A power of two ``P`` such that ``count * P + (sum of weights)`` is exact in float64 for
+    every (step, node) of the arrival ring, with ``|sum| < P / 2``; 0.0 when none exists."""
+    vals = net.weight[net.weight != 0]
+    if vals.size == 0 or net.n_edges == 0:
+        return 0.0
+    m, e = np.frexp(np.abs(vals))
+    low = e.astype(np.int64) - 53 + _trailing_zeros((m * 2.0 ** 53).astype(np.int64))
+    q = int(-low.min())  # weights are multiples of 2**-q
+    in_abs = np.zeros(net.n)
+    np.add.at(in_abs, net.post, np.abs(net.weight))
+    in_deg = np.bincount(net.post, minlength=net.n)
+    k = int(np.ceil(np.log2(max(float(in_abs.max()), 1.0)))) + 2  # P = 2**k > 2 |sum|
+    bits = q + k + int(np.ceil(np.log2(float(in_deg.max()) + 2)))  # bits of count * P + sum in units 2**-q
+    return math.ldexp(1.0, k) if bits <= 52 else 0.0
+
+
+def _trailing_zeros(x: np.ndarray) -> np.ndarray:
+    low = x & -x
+    return np.log2(low.astype(np.float64)).astype(np.int64)
+
+
+def _resolve_backend(backend: str, dev: torch.device) -> str:
+    if backend not in ("auto", "numba", "torch"):
+        raise ValidationError(f"backend must be 'auto', 'numba' or 'torch', got {backend!r}")
+    if backend == "auto":
+        return "numba" if dev.type == "cpu" and numba_available() else "torch"
+    if backend == "numba":
+        if dev.type != "cpu":
+            raise ValidationError(f"the numba backend runs on the CPU only, got device {dev}")
+        if not numba_available():
+            raise MissingDependencyError("numba", "the compiled CPU backend", "pip install 'neurocircuits[fast]'")
+    return backend
+
+
+def _resolve_dtype(net: GeometricNetwork, dtype: torch.dtype | None) -> torch.dtype:
+    if dtype is None:
+        return torch.float32 if exact_dtype(net, torch.float32) else torch.float64
+    if not exact_dtype(net, dtype):
+        if dtype == torch.float32:
+            raise ValidationError("the weights / thresholds of this network are not exact in float32 (a sum "
+                                  "could round across a threshold); use dtype=torch.float64 or dtype=None")
+    return dtype
+
+
+class _Plan:
+    """Arrays derived from a network for one ``dt``, device, dtype and backend."""
+
+    def __init__(self, net: GeometricNetwork, dt: float, dev: torch.device, dtype: torch.dtype, backend: str):
+        self.net, self.n, self.dev, self.dtype, self.backend, self.dt = net, net.n, dev, dtype, backend, dt
+        k = net.delay_steps(dt)
+        self.L = int(k.max()) + 1 if k.size else 1
+        refr = np.rint(net.refractory / dt).astype(np.int64)
+        win = net.window
+        fin = np.isfinite(win)
+        wk = np.where(fin, np.rint(np.where(fin, win, 1.0) / dt), 0).astype(np.int64)
+        if (wk[fin] < 1).any():
+            raise ValidationError(f"dt={dt} is too coarse for the smallest summation window {win[fin].min():.4g}")
+        self.M = int(wk.max()) if fin.any() else 0
+        if backend == "numba":
+            self.np = dict(rowptr=net.rowptr(), post=net.post.astype(np.int32), delay=k.astype(np.int32),
+                           weight=net.weight.astype(np.float64), refr=refr, win=wk,
+                           thr=net.threshold.astype(np.float64), is_input=net.is_input.copy())
+            self.pack = _pack_unit(net)
+            return
+        self.rowptr = torch.tensor(net.rowptr(), device=dev)
+        self.post = torch.tensor(net.post, device=dev)
+        self.delay = torch.tensor(k, device=dev)
+        self.weight = torch.tensor(net.weight, dtype=dtype, device=dev)
+        self.refr = torch.tensor(refr, device=dev)
+        self.uniform_window = bool(fin.all() and (wk == self.M).all())
+        self.win_steps = torch.tensor(wk, device=dev)
+        self.win_finite = torch.tensor(fin, device=dev)
+        self.threshold = torch.tensor(net.threshold, dtype=dtype, device=dev)
+        self.unit_weights = bool((net.weight == 1.0).all())  # the weight ring then counts arrivals too
+        self.accept_base = torch.tensor(~net.is_input, device=dev)
+        self.inputs = torch.tensor(net.inputs, device=dev)
+        self.node_ar = torch.arange(net.n, device=dev)
+
+
+@dataclass(eq=False)
+class GeometricState:
+    """The state of a batch of ``B`` independent runs of one network (see :func:`initial_state`).
+
+    Attributes:
+        t: the next step to run (time ``t * dt``).
+        dt: the time step.
+        backend: ``"numba"`` or ``"torch"``.
+        potential: (B, N) summed weights of the effective arrivals in each node's window.
+        ready_at: (B, N) int64 first step at which each node accepts arrivals again.
+        first_step: (B, N) int64 step of each node's first spike (-1 = not yet).
+        counts: (B, N) int32 spikes so far.
+        arrivals, discarded: (B,) int64 arrivals so far, and those discarded (refractory
+            target or input node).
+
+    The tensors are updated **in place** by :func:`step` (copying ``O(B N)`` buffers at every
+    step would defeat an engine whose step costs O(active nodes)); use :meth:`clone` to keep
+    a snapshot. On the numba backend they are CPU tensors sharing memory with the kernel's
+    arrays.
+    """
+
+    t: int
+    dt: float
+    backend: str
+    potential: torch.Tensor
+    ready_at: torch.Tensor
+    first_step: torch.Tensor
+    counts: torch.Tensor
+    arrivals: torch.Tensor
+    discarded: torch.Tensor
+    buffers: dict[str, Any] = field(repr=False)
+    plan: _Plan = field(repr=False)
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.potential.shape[0])
+
+    @property
+    def time(self) -> float:
+        """Time of the next step, ``t * dt``."""
+        return self.t * self.dt
+
+    def clone(self) -> "GeometricState":
+        """A deep copy (its buffers are independent of this state's)."""
+        cp = (lambda x: x.clone()) if self.backend == "torch" else (lambda x: x.copy())
+        bufs = {k: cp(v) for k, v in self.buffers.items()}
+        if self.backend == "numba":
+            return _numba_state(self.plan, self.t, bufs)
+        return replace(self, potential=self.potential.clone(), ready_at=self.ready_at.clone(),
+                       first_step=self.first_step.clone(), counts=self.counts.clone(),
+                       arrivals=self.arrivals.clone(), discarded=self.discarded.clone(), buffers=bufs)
+
+
+def _numba_state(p: _Plan, t: int, b: dict[str, np.ndarray]) -> GeometricState:
+    f = torch.from_numpy
+    return GeometricState(t, p.dt, "numba", f(b["S"]), f(b["ready"]), f(b["first"]), f(b["counts"]),
+                          f(b["arrivals"]), f(b["discarded"]), b, p)
+
+
+def _check_batch(batch: Any) -> int:
+    if isinstance(batch, (bool, np.bool_)) or not isinstance(batch, numbers.Integral) or batch < 0:
+        raise ValidationError(f"batch must be a non-negative integer, got {batch!r}")
+    return int(batch)
+
+
+def initial_state(net: GeometricNetwork, batch: int = 1, *, dt: float = 1.0,
+                  device: str | torch.device | None = None, dtype: torch.dtype | None = None,
+                  backend: Backend = "auto") -> GeometricState:
+    """A fresh state for ``batch`` independent runs of ``net``: nothing pending, every node ready.
+
+    Args:
+        net: the network.
+        batch: number of independent runs (stimuli) advanced together.
+        dt: time step (latencies must round to >= 1 step).
+        device: ``"cpu"`` (default) or ``"cuda"``...
+        dtype: accumulator dtype of the torch backend (``None``: float32 when every sum is
+            exact in float32, else float64; see :func:`exact_dtype`). The numba backend
+            always accumulates in float64.
+        backend: ``"auto"``, ``"numba"`` or ``"torch"`` (see the module docstring).
+
+    Example:
+        >>> net = GeometricNetwork.from_arrays(3, [0, 1], [1, 2], [1.0, 2.0], inputs=[0])
+        >>> s = initial_state(net, batch=2)
+        >>> s, spikes = step(net, s, inputs=[[True], [False]])   # input 0 fires in run 0 only
+        >>> [(int(b), int(n)) for b, n in zip(*spikes)]
+        [(0, 0)]
+        >>> for _ in range(3):
+        ...     s, spikes = step(net, s)
+        >>> s.first_step.tolist()
+        [[0, 1, 3], [-1, -1, -1]]
+    """
+    dt = _check_dt(dt)
+    batch = _check_batch(batch)
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    be = _resolve_backend(backend, dev)
+    plan = _Plan(net, dt, dev, _resolve_dtype(net, dtype) if be == "torch" else torch.float64, be)
+    return _fresh_state(plan, batch)
+
+
+def _fresh_state(p: _Plan, B: int) -> GeometricState:
+    N, L, M = p.n, p.L, p.M
+    if p.backend == "numba":
+        M1, NW = (M + 1, N) if M else (1, 1)
+        bufs: dict[str, np.ndarray] = dict(S=np.zeros((B, N)), ready=np.zeros((B, N), np.int64), first=np.full((B, N), -1, np.int64),
+                    counts=np.zeros((B, N), np.int32), arrivals=np.zeros(B, np.int64),
+                    discarded=np.zeros(B, np.int64), ring_w=np.zeros((B, L, N)),
+                    tl=np.zeros((B, L, N), np.int32),
+                    tl_len=np.zeros((B, L), np.int64), ex_w=np.zeros((B, M1, NW)),
+                    ex_ep=np.zeros((B, M1, NW), np.int32), el=np.zeros((B, M1, NW), np.int32),
+                    el_len=np.zeros((B, M1), np.int64), mark=np.full((B, N), -1, np.int64),
+                    cand=np.zeros((B, N), np.int32), fired=np.zeros((B, N), np.int32),
+                    ring_n=np.zeros((B, L, N) if not p.pack else (B, 1, 1), np.int32),
+                    n_fired=np.zeros(B, np.int64))
+        return _numba_state(p, 0, bufs)
+    dev, dt_ = p.dev, p.dtype
+    ring = torch.zeros(L, B, N, dtype=dt_, device=dev)
+    tbufs: dict[str, Any] = dict(ring=ring, ring_n=ring if p.unit_weights else torch.zeros(L, B, N, dtype=dt_, device=dev),
+                hist=torch.zeros(max(M, 1), B, N, dtype=dt_, device=dev),
+                edge_off=p.delay * (B * N) + p.post)
+    return GeometricState(0, p.dt, "torch", torch.zeros(B, N, dtype=dt_, device=dev),
+                          torch.zeros(B, N, dtype=torch.int64, device=dev),
+                          torch.full((B, N), -1, dtype=torch.int64, device=dev),
+                          torch.zeros(B, N, dtype=torch.int32, device=dev),
+                          torch.zeros(B, dtype=torch.int64, device=dev),
+                          torch.zeros(B, dtype=torch.int64, device=dev), tbufs, p)
+
+
+def _forced_mask(net: GeometricNetwork, state: GeometricState, inputs: Any) -> np.ndarray | torch.Tensor | None:
+    if inputs is None:
+        return None
+    if isinstance(inputs, torch.Tensor):
+        m = inputs.to(state.plan.dev) if state.backend == "torch" else inputs.detach().cpu().numpy()
+    else:
+        m = np.asarray(inputs)
+    shape = tuple(m.shape)
+    if shape != (state.batch_size, net.n_inputs):
+        raise ValidationError(f"inputs must have shape (batch={state.batch_size}, n_inputs={net.n_inputs}), "
+                              f"got {shape}")
+    if m.dtype not in (np.bool_, torch.bool):
+        raise ValidationError(f"inputs must be a boolean mask (which input nodes fire now), got dtype {m.dtype}")
+    if state.backend == "torch" and not isinstance(m, torch.Tensor):
+        m = torch.from_numpy(m).to(state.plan.dev)
+    return m
+
+
+def step(net: GeometricNetwork, state: GeometricState, inputs: Any = None
+         ) -> tuple[GeometricState, tuple[torch.Tensor, torch.Tensor]]:
+    """Advance every run by one step; the input nodes marked in ``inputs`` fire at this step.
+
+    Args:
+        net: the network ``state`` was made for.
+        state: from :func:`initial_state` (updated in place and returned).
+        inputs: ``None`` (no input fires) or a (B, n_inputs) boolean mask.
+
+    Returns:
+        ``(state, (batch_index, node_index))``: the spikes of this step, as two int64 tensors
+        (dense form: ``torch.zeros(B, N, dtype=bool).index_put_((b, n), torch.tensor(True))``).
+
+    Example: see :func:`initial_state`.
+    """
+    if not isinstance(state, GeometricState):
+        raise ValidationError(f"state must be a GeometricState from initial_state(), got {type(state).__name__}")
+    if state.plan.net is not net:
+        raise ValidationError("state was made for another network; call initial_state(net, ...) for this one")
+    forced = _forced_mask(net, state, inputs)
+    if state.backend == "numba":
+        B = state.batch_size
+        if forced is None:
+            f_steps, f_nodes = np.zeros((B, 0), np.int64), np.zeros((B, 0), np.int64)
+        else:
+            order = np.argsort(~forced, axis=1, kind="stable")
+            f_nodes = net.inputs[order]
+            f_steps = np.where(np.take_along_axis(forced, order, 1), state.t, _NEVER).astype(np.int64)
+        _numba_advance(state, state.t + 1, _NEVER, f_steps, f_nodes, np.zeros(B, np.int64), None)
+        bb = state.buffers
+        nf = bb["n_fired"]
+        b_idx = np.repeat(np.arange(B), nf)
+        n_idx = np.concatenate([bb["fired"][b, :nf[b]] for b in range(B)]) if B else np.zeros(0, np.int32)
+        return state, (torch.from_numpy(b_idx.astype(np.int64)), torch.from_numpy(n_idx.astype(np.int64)))
+    assert forced is None or isinstance(forced, torch.Tensor)
+    b, i = _torch_step(state, forced)
+    return state, (b, i)
+
+
+def _numba_advance(state: GeometricState, t1: int, horizon_steps: int, f_steps: np.ndarray, f_nodes: np.ndarray,
+                   fptr: np.ndarray, rec: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> None:
+    from neurocircuits.dynamics.geometric._kernels import advance
+
+    p, b = state.plan.np, state.buffers
+    M1 = b["ex_w"].shape[1]
+    if rec is None:
+        rec = (np.zeros((state.batch_size, 0), np.int32), np.zeros((state.batch_size, 0), np.int64),
+               np.zeros(state.batch_size, np.int64))
+        record = False
+    else:
+        record = True
+    advance(state.t, t1, horizon_steps, p["rowptr"], p["post"], p["delay"], p["weight"], p["refr"], p["win"],
+            p["thr"], p["is_input"], state.plan.L, M1, state.plan.pack, b["S"], b["ready"], b["ring_w"], b["ring_n"], b["tl"],
+            b["tl_len"], b["ex_w"], b["ex_ep"], b["el"], b["el_len"], b["mark"], b["cand"], b["fired"],
+            b["n_fired"], b["first"], b["counts"], b["arrivals"], b["discarded"], f_steps, f_nodes, fptr,
+            record, rec[0], rec[1], rec[2])
+    state.t = t1
+
+
+def _torch_step(st: GeometricState, forced: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    p, buf, t = st.plan, st.buffers, st.t
+    B, N, dev = st.batch_size, p.n, p.dev
+    ring, ring_n, hist = buf["ring"], buf["ring_n"], buf["hist"]
+    slot = t % p.L
+    arr = ring[slot].clone()
+    ring[slot].zero_()
+    if p.unit_weights:
+        arr_n = arr
+    else:
+        arr_n = ring_n[slot].clone()
+        ring_n[slot].zero_()
+    accept = (st.ready_at <= t) & p.accept_base
+    S = st.potential
+    S += arr * accept
+    st.arrivals += arr_n.sum(1, dtype=torch.float64).long()
+    st.discarded += (arr_n * ~accept).sum(1, dtype=torch.float64).long()
+    if p.M:
+        hslot = t % p.M
+        eff = arr * accept
+        if p.uniform_window:  # every window is M steps: the expiring slot is the one overwritten now
+            S -= hist[hslot]
+        else:
+            old_slot = (t - p.win_steps) % p.M  # (N,), per-node expiry slot
+            expired = hist[old_slot, :, p.node_ar].T  # (B, N)
+            S -= torch.where(p.win_finite, expired, torch.zeros((), dtype=p.dtype, device=dev))
+        hist[hslot] = eff
+    fire = accept & (S >= p.threshold)
+    if forced is not None:
+        fire[:, p.inputs] = forced
+    S.masked_fill_(fire, 0)
+    if p.M:
+        hist.masked_fill_(fire.unsqueeze(0), 0)
+    st.ready_at.copy_(torch.where(fire, t + p.refr, st.ready_at))
+    st.first_step.copy_(torch.where(fire & (st.first_step < 0), torch.full((), t, device=dev), st.first_step))
+    st.counts += fire.to(torch.int32)
+    b, i = fire.nonzero(as_tuple=True)
+    if b.numel():
+        lo = p.rowptr.index_select(0, i)
+        deg = p.rowptr.index_select(0, i + 1) - lo
+        total = int(deg.sum())
+        if total:
+            BN = B * N
+            # expand each firing node into its contiguous CSR range of out-edges
+            start = lo - (torch.cumsum(deg, 0) - deg)
+            e = torch.repeat_interleave(start, deg, output_size=total) + torch.arange(total, device=dev)
+            row = torch.repeat_interleave(b * N + t * BN, deg, output_size=total)
+            flat = (buf["edge_off"].index_select(0, e) + row) % (p.L * BN)
+            if p.unit_weights:
+                ring.view(-1).index_add_(0, flat, torch.ones(total, dtype=p.dtype, device=dev))
+            else:
+                ring.view(-1).index_add_(0, flat, p.weight.index_select(0, e))
+                ring_n.view(-1).index_add_(0, flat, torch.ones(total, dtype=p.dtype, device=dev))
+    st.t = t + 1
+    return b, i
 
 
 def simulate(net: GeometricNetwork, stimulus: Any, horizon: float, *, dt: float = 1.0,
              device: str | torch.device | None = None, batch_size: int | None = None,
-             record_spikes: bool = False, dtype: torch.dtype = torch.float32) -> SpikeResult:
-    """Simulate ``net`` for every row of ``stimulus`` at once.
+             record_spikes: bool = False, dtype: torch.dtype | None = None, backend: Backend = "auto",
+             num_threads: int | None = None) -> SpikeResult:
+    """Simulate ``net`` for every row of ``stimulus`` at once (a loop over :func:`step`).
 
     Args:
         net: the network.
         stimulus: (B, n_inputs) input firing times (``inf`` = silent); NumPy or torch.
-        horizon: simulated time; steps ``t`` with ``t * dt < horizon`` are run.
+        horizon: simulated time; the steps ``t`` with ``t * dt < horizon`` (exactly) are run.
         dt: time step; latencies, refractory periods, windows and stimulus times are rounded
             to multiples of it (latencies must round to >= 1 step).
         device: ``"cpu"``, ``"cuda"``... (default: CPU).
-        batch_size: stimuli per chunk (bounds memory at about ``(kmax + W + 6) x chunk x N``
-            floats); default all at once.
+        batch_size: stimuli per chunk (bounds memory: about ``3 (kmax + W + 4) x chunk x N``
+            numbers); default all at once.
         record_spikes: also return every spike as (stimulus, node, time).
-        dtype: dtype of the weight accumulators.
+        dtype: accumulator dtype of the torch backend (see :func:`initial_state`).
+        backend: ``"auto"``, ``"numba"`` or ``"torch"``.
+        num_threads: threads of the numba backend (default ``torch.get_num_threads()``).
 
     Returns:
         :class:`SpikeResult` on CPU (first-spike times in time units, multiples of ``dt``).
@@ -47,137 +447,89 @@ def simulate(net: GeometricNetwork, stimulus: Any, horizon: float, *, dt: float 
         >>> r.first_spike.tolist()
         [[0.0, 1.0, 3.0], [1.0, 2.0, 4.0]]
     """
-    _check_dt(dt)
-    if not (isinstance(horizon, (int, float)) and math.isfinite(horizon) and horizon > 0):
-        raise ValidationError(f"horizon must be a finite number > 0, got {horizon!r}")
+    dt = _check_dt(dt)
+    horizon = check_horizon(horizon)
     stim = check_stimulus(net, stimulus)
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValidationError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if batch_size is not None:
+        if (isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, numbers.Integral)
+                or batch_size < 1):
+            raise ValidationError(f"batch_size must be a positive integer, got {batch_size!r}")
+        batch_size = int(batch_size)
+    if num_threads is not None and (not isinstance(num_threads, numbers.Integral) or num_threads < 1):
+        raise ValidationError(f"num_threads must be a positive integer, got {num_threads!r}")
     dev = torch.device(device) if device is not None else torch.device("cpu")
-    plan = _Plan(net, dt, dev, dtype)
-    n_steps = int(math.ceil(horizon / dt - 1e-9))
+    be = _resolve_backend(backend, dev)
+    plan = _Plan(net, dt, dev, _resolve_dtype(net, dtype) if be == "torch" else torch.float64, be)
+    n_steps = n_steps_for(horizon, dt)
+    fin = np.isfinite(stim)
+    steps_all = np.where(fin, np.rint(np.where(fin, stim, 0) / dt), n_steps)
+    steps_all = np.minimum(steps_all, n_steps).astype(np.int64)  # n_steps = never
     chunk = batch_size or max(1, stim.shape[0])
-    parts = [_run_chunk(plan, stim[s:s + chunk], n_steps, record_spikes, s)
-             for s in range(0, stim.shape[0], chunk)] or [_run_chunk(plan, stim[:0], n_steps, record_spikes, 0)]
-    cat = lambda i: torch.cat([p[i] for p in parts])  # noqa: E731
+    run = _run_numba if be == "numba" else _run_torch
+    if be == "numba":
+        import numba
+
+        old = numba.get_num_threads()
+        numba.set_num_threads(min(num_threads or torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+    try:
+        parts = [run(plan, steps_all[s:s + chunk], n_steps, record_spikes, s)
+                 for s in range(0, stim.shape[0], chunk)] or [run(plan, steps_all[:0], n_steps, record_spikes, 0)]
+    finally:
+        if be == "numba":
+            numba.set_num_threads(old)
+    cat = lambda i: torch.cat([q[i] for q in parts])  # noqa: E731
     first_steps, counts = cat(0), cat(1)
-    first = torch.where(first_steps < n_steps, first_steps.double() * dt,
-                        torch.full((), math.inf, dtype=torch.float64))
+    first = torch.where(first_steps >= 0, first_steps.double() * dt, torch.full((), math.inf, dtype=torch.float64))
     lam = net.refraction_ratio()
-    res = SpikeResult(first, counts, cat(2), cat(3), float(horizon), float(dt),
+    res = SpikeResult(first, counts, cat(2).double(), cat(3).double(), float(horizon), float(dt),
                       float(np.median(lam)) if lam.size else float("nan"))
     if record_spikes:
         b, nodes, steps = cat(4), cat(5), cat(6)
-        order = np.lexsort((nodes.numpy(), steps.numpy(), b.numpy()))
-        order = torch.from_numpy(order)  # type: ignore[assignment]
+        order = torch.from_numpy(np.lexsort((nodes.numpy(), steps.numpy(), b.numpy())))
         res.spike_batch, res.spike_node, res.spike_time = b[order], nodes[order], steps[order].double() * dt
     return res
 
 
-class _Plan:
-    """Device tensors derived from a network for a given ``dt`` (built once per call)."""
-
-    def __init__(self, net: GeometricNetwork, dt: float, dev: torch.device, dtype: torch.dtype):
-        self.n, self.dev, self.dtype = net.n, dev, dtype
-        k = net.delay_steps(dt)
-        self.L = int(k.max()) + 1 if k.size else 1
-        self.rowptr = torch.tensor(net.rowptr(), device=dev)
-        self.post = torch.tensor(net.post, device=dev)
-        self.delay = torch.tensor(k, device=dev)
-        self.weight = torch.tensor(net.weight, dtype=dtype, device=dev)
-        self.refr = torch.tensor(np.rint(net.refractory / dt).astype(np.int64), device=dev)
-        win = net.window
-        fin = np.isfinite(win)
-        wk = np.where(fin, np.rint(np.where(fin, win, 1.0) / dt), 0).astype(np.int64)
-        if (wk[fin] < 1).any():
-            raise ValidationError(f"dt={dt} is too coarse for the smallest summation window {win[fin].min():.4g}")
-        self.M = int(wk.max()) if fin.any() else 0
-        self.uniform_window = bool(fin.all() and (wk == self.M).all())
-        self.win_steps = torch.tensor(wk, device=dev)
-        self.win_finite = torch.tensor(fin, device=dev)
-        self.threshold = torch.tensor(net.threshold, dtype=dtype, device=dev)
-        # with all weights 1 the weight ring already counts arrivals: no second scatter
-        self.unit_weights = bool((net.weight == 1.0).all())
-        self.is_input = torch.tensor(net.is_input, device=dev)
-        self.inputs = torch.tensor(net.inputs, device=dev)
-        self.dt = dt
+def _run_numba(p: _Plan, steps: np.ndarray, n_steps: int, record: bool, offset: int) -> tuple:
+    B = steps.shape[0]
+    order = np.argsort(steps, axis=1, kind="stable")
+    f_steps = np.ascontiguousarray(np.take_along_axis(steps, order, 1))
+    f_nodes = np.ascontiguousarray(p.net.inputs[order]).astype(np.int64)
+    cap = 4 * p.n + 1024 if record else 0
+    while True:
+        st = _fresh_state(p, B)
+        rec = (np.zeros((B, cap), np.int32), np.zeros((B, cap), np.int64), np.zeros(B, np.int64)) if record else None
+        _numba_advance(st, n_steps, n_steps, f_steps, f_nodes, np.zeros(B, np.int64), rec)
+        if rec is None or rec[2].max(initial=0) <= cap:
+            break
+        cap = int(rec[2].max())  # too many spikes for the buffer: run again with room for all
+    b = st.buffers
+    out = [torch.from_numpy(b["first"]), torch.from_numpy(b["counts"]), torch.from_numpy(b["arrivals"]),
+           torch.from_numpy(b["discarded"])]
+    if rec is not None:
+        n = rec[2]
+        out += [torch.from_numpy(np.repeat(np.arange(B, dtype=np.int64) + offset, n)),
+                torch.from_numpy(np.concatenate([rec[0][i, :n[i]] for i in range(B)] or [np.zeros(0, np.int32)])
+                                 .astype(np.int64)),
+                torch.from_numpy(np.concatenate([rec[1][i, :n[i]] for i in range(B)] or [np.zeros(0, np.int64)]))]
+    return tuple(out)
 
 
-def _run_chunk(p: _Plan, stim: np.ndarray, n_steps: int, record: bool, offset: int) -> tuple:
-    B, N, dev = stim.shape[0], p.n, p.dev
-    steps_np = np.where(np.isfinite(stim), np.rint(np.where(np.isfinite(stim), stim, 0) / p.dt), n_steps)
-    steps_np = np.minimum(steps_np, n_steps).astype(np.int64)
-    stim_steps = torch.tensor(steps_np, device=dev)
-    ring = torch.zeros(p.L, B, N, dtype=p.dtype, device=dev)
-    ring_n = ring if p.unit_weights else torch.zeros(p.L, B, N, dtype=p.dtype, device=dev)  # arrival counts
-    # flat ring index of an edge's arrival = (edge_off + b * N + t * B * N) mod (L * B * N)
-    BN = B * N
-    edge_off = p.delay * BN + p.post
-    hist = torch.zeros(max(p.M, 1), B, N, dtype=p.dtype, device=dev)
-    S = torch.zeros(B, N, dtype=p.dtype, device=dev)
-    ready_at = torch.zeros(B, N, dtype=torch.int64, device=dev)
-    first = torch.full((B, N), n_steps, dtype=torch.int64, device=dev)
-    counts = torch.zeros(B, N, dtype=torch.int32, device=dev)
-    arrivals = torch.zeros(B, dtype=torch.float64, device=dev)
-    discarded = torch.zeros(B, dtype=torch.float64, device=dev)
+def _run_torch(p: _Plan, steps: np.ndarray, n_steps: int, record: bool, offset: int) -> tuple:
+    B = steps.shape[0]
+    st = _fresh_state(p, B)
+    stim_steps = torch.tensor(steps, device=p.dev)
+    live = steps[steps < n_steps]
+    busy_until = int(live.max()) if live.size else -1  # no event can happen after busy_until (+ windows)
     rec: list[tuple[torch.Tensor, torch.Tensor, int]] = []
-    node_ar = torch.arange(N, device=dev)
-    accept_base = ~p.is_input
-    last_stim = int(steps_np[steps_np < n_steps].max()) if (steps_np < n_steps).any() else -1
-    busy_until = last_stim  # no event can happen after busy_until (+ window expiries)
-    t = 0
-    while t < n_steps and t <= busy_until + p.M:
-        slot = t % p.L
-        arr = ring[slot].clone()
-        ring[slot].zero_()
-        if p.unit_weights:
-            arr_n = arr
-        else:
-            arr_n = ring_n[slot].clone()
-            ring_n[slot].zero_()
-        accept = (ready_at <= t) & accept_base
-        eff = arr * accept
-        arrivals += arr_n.sum(1, dtype=torch.float64)
-        discarded += (arr_n * ~accept).sum(1, dtype=torch.float64)
-        S += eff
-        if p.M:
-            hslot = t % p.M
-            if p.uniform_window:  # every window is M steps: the expiring slot is the one overwritten now
-                S -= hist[hslot]
-            else:
-                old_slot = (t - p.win_steps) % p.M  # (N,), per-node expiry slot
-                expired = hist[old_slot, :, node_ar].T  # (B, N)
-                S -= torch.where(p.win_finite, expired, torch.zeros((), dtype=p.dtype, device=dev))
-            hist[hslot] = eff
-        fire = accept & (S >= p.threshold)
-        fire[:, p.inputs] = stim_steps == t
-        S.masked_fill_(fire, 0)
-        if p.M:
-            hist.masked_fill_(fire.unsqueeze(0), 0)
-        ready_at = torch.where(fire, t + p.refr, ready_at)
-        first = torch.where(fire & (first == n_steps), torch.full((), t, device=dev), first)
-        counts += fire.to(torch.int32)
-        b, i = fire.nonzero(as_tuple=True)
-        if record and b.numel():
-            rec.append((b + offset, i, t))
+    while st.t < n_steps and st.t <= busy_until + p.M:
+        t = st.t
+        b, i = _torch_step(st, stim_steps == t)
         if b.numel():
-            lo = p.rowptr.index_select(0, i)
-            deg = p.rowptr.index_select(0, i + 1) - lo
-            total = int(deg.sum())
-            if total:
-                # expand each firing node into its contiguous CSR range of out-edges
-                start = lo - (torch.cumsum(deg, 0) - deg)
-                e = torch.repeat_interleave(start, deg, output_size=total) + torch.arange(total, device=dev)
-                row = torch.repeat_interleave(b * N + t * BN, deg, output_size=total)
-                flat = (edge_off.index_select(0, e) + row) % (p.L * BN)
-                if p.unit_weights:
-                    ring.view(-1).index_add_(0, flat, torch.ones(total, dtype=p.dtype, device=dev))
-                else:
-                    ring.view(-1).index_add_(0, flat, p.weight.index_select(0, e))
-                    ring_n.view(-1).index_add_(0, flat, torch.ones(total, dtype=p.dtype, device=dev))
-                busy_until = max(busy_until, t + p.L - 1)
-        t += 1
-    out = [first.cpu(), counts.cpu(), arrivals.cpu(), discarded.cpu()]
+            if record:
+                rec.append((b + offset, i, t))
+            busy_until = max(busy_until, t + p.L - 1)
+    out = [st.first_step.cpu(), st.counts.cpu(), st.arrivals.cpu(), st.discarded.cpu()]
     if record:
         if rec:
             out += [torch.cat([r[0] for r in rec]).cpu(), torch.cat([r[1] for r in rec]).cpu(),

@@ -27,6 +27,8 @@ of these are exact multiples of ``dt`` the two engines produce identical spike t
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +38,40 @@ from neurocircuits.circuit.core import as_positions
 from neurocircuits.errors import ValidationError, check_finite
 
 
+def _as_index(name: str, value: Any) -> np.ndarray:
+    """1-D int64 node indices; integral floats are accepted, anything else is an error."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise ValidationError(f"{name} must be a 1-D sequence of node indices ({exc})") from None
+    arr = arr.reshape(-1)
+    if arr.dtype == bool:
+        raise ValidationError(f"{name} must hold node indices, got a boolean array")
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64)
+    if arr.dtype.kind != "f":
+        raise ValidationError(f"{name} must hold integer node indices, got dtype {arr.dtype}")
+    bad = ~np.isfinite(arr) | (arr != np.rint(arr))
+    if bad.any():
+        raise ValidationError(f"{name} must hold integer node indices; {int(bad.sum())} value(s) are not "
+                              f"integers (e.g. {arr[bad][0]!r})")
+    return arr.astype(np.int64)
+
+
+def _as_float(name: str, value: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"dtype {arr.dtype}")
+        return arr.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{name} must be numbers ({exc})") from None
+
+
 def _per_node(name: str, value: float | np.ndarray, n: int) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
+    arr = _as_float(name, value)
     if arr.ndim == 0:
         arr = np.full(n, float(arr))
     arr = arr.reshape(-1)
@@ -60,7 +94,8 @@ class GeometricNetwork:
         refractory: per-node (or scalar) refractory period ``R >= 0``.
         threshold: per-node (or scalar) firing threshold ``theta > 0``.
         window: per-node (or scalar) summation window ``W > 0`` (``inf`` allowed).
-        inputs: indices of the stimulated nodes (in stimulus column order).
+        inputs: indices of the stimulated nodes (in stimulus column order), or a boolean mask
+            over the nodes (then the columns are in increasing node order).
         positions: optional (n, d) node coordinates.
 
     Example:
@@ -88,24 +123,24 @@ class GeometricNetwork:
                     inputs: Any = (), positions: Any = None, meta: dict[str, Any] | None = None
                     ) -> "GeometricNetwork":
         """Validate arrays and build a network (see the class docstring)."""
-        if not isinstance(n, (int, np.integer)) or n < 1:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) or n < 1:
             raise ValidationError(f"n must be a positive integer, got {n!r}")
         n = int(n)
-        pre_a = np.asarray(pre, dtype=np.int64).reshape(-1)
-        post_a = np.asarray(post, dtype=np.int64).reshape(-1)
+        pre_a = _as_index("pre", pre)
+        post_a = _as_index("post", post)
         e = pre_a.shape[0]
         if post_a.shape[0] != e:
             raise ValidationError(f"pre has {e} entries but post has {post_a.shape[0]}")
         if e and (min(pre_a.min(), post_a.min()) < 0 or max(pre_a.max(), post_a.max()) >= n):
             raise ValidationError(f"edge endpoints must be node indices in 0..{n - 1}")
-        lat = np.asarray(latency, dtype=np.float64).reshape(-1)
+        lat = _as_float("latency", latency).reshape(-1)
         if lat.shape[0] != e:
             raise ValidationError(f"latency has {lat.shape[0]} entries but there are {e} edges")
         check_finite("latencies", lat)
         if (lat <= 0).any():
             raise ValidationError(f"latencies must be > 0; {int((lat <= 0).sum())} are not "
                                   f"(min {lat.min():.4g})")
-        w = np.ones(e) if weight is None else np.asarray(weight, dtype=np.float64).reshape(-1)
+        w = np.ones(e) if weight is None else _as_float("weight", weight).reshape(-1)
         if w.shape[0] != e:
             raise ValidationError(f"weight has {w.shape[0]} entries but there are {e} edges")
         check_finite("weights", w)
@@ -118,7 +153,14 @@ class GeometricNetwork:
         win = _per_node("window", window, n)
         if (win <= 0).any():
             raise ValidationError(f"summation windows must be > 0 (inf allowed), min {win.min():.4g}")
-        inp = np.asarray(inputs, dtype=np.int64).reshape(-1)
+        inp_raw = np.asarray(inputs)
+        if inp_raw.dtype == bool:  # a boolean mask over the nodes
+            if inp_raw.shape != (n,):
+                raise ValidationError(f"a boolean inputs mask must have one entry per node ({n}), "
+                                      f"got shape {inp_raw.shape}")
+            inp = np.flatnonzero(inp_raw)
+        else:
+            inp = _as_index("inputs", inp_raw)
         if inp.size and (inp.min() < 0 or inp.max() >= n):
             raise ValidationError(f"input indices must be in 0..{n - 1}")
         if np.unique(inp).size != inp.size:
@@ -200,7 +242,7 @@ class GeometricNetwork:
         k = np.rint(self.latency / dt).astype(np.int64)
         if self.n_edges and k.min() < 1:
             raise ValidationError(f"dt={dt} is too coarse: the smallest latency {self.latency.min():.4g} "
-                                  f"rounds to 0 steps; use dt <= {2 * self.latency.min():.4g}")
+                                  f"rounds to 0 steps; use dt < {2 * self.latency.min():.4g}")
         return k
 
     def on_grid(self, dt: float, atol: float = 1e-9) -> bool:
@@ -232,9 +274,30 @@ class GeometricNetwork:
                 "refraction_ratio_mean": float(lam.mean()) if self.n_edges else float("nan")}
 
 
-def _check_dt(dt: float) -> None:
-    if not isinstance(dt, (int, float)) or not np.isfinite(dt) or dt <= 0:
+def _check_dt(dt: float) -> float:
+    if isinstance(dt, (bool, np.bool_)) or not isinstance(dt, numbers.Real) or not np.isfinite(dt) or dt <= 0:
         raise ValidationError(f"dt must be a finite number > 0, got {dt!r}")
+    return float(dt)
+
+
+def check_horizon(horizon: Any) -> float:
+    """A finite horizon > 0 as a Python float (NumPy scalars accepted)."""
+    if (isinstance(horizon, (bool, np.bool_)) or not isinstance(horizon, numbers.Real)
+            or not math.isfinite(horizon) or horizon <= 0):
+        raise ValidationError(f"horizon must be a finite number > 0, got {horizon!r}")
+    return float(horizon)
+
+
+def n_steps_for(horizon: float, dt: float) -> int:
+    """Number of grid steps ``t`` with ``t * dt < horizon``, computed exactly (rationals).
+
+    Example:
+        >>> n_steps_for(10.0, 1.0), n_steps_for(10.0 + 1e-12, 1.0)
+        (10, 11)
+    """
+    from fractions import Fraction
+
+    return int(math.ceil(Fraction(float(horizon)) / Fraction(float(dt))))
 
 
 def check_stimulus(net: GeometricNetwork, stimulus: Any) -> np.ndarray:
@@ -242,6 +305,8 @@ def check_stimulus(net: GeometricNetwork, stimulus: Any) -> np.ndarray:
     import torch
 
     s = stimulus.detach().cpu().numpy() if isinstance(stimulus, torch.Tensor) else np.asarray(stimulus)
+    if s.dtype.kind not in "iuf":
+        raise ValidationError(f"stimulus must hold numbers (firing times), got dtype {s.dtype}")
     s = s.astype(np.float64)
     if s.ndim == 1:
         s = s[None, :]
