@@ -119,7 +119,10 @@ def test_sigterm_midway_then_rerun_loses_only_units_in_flight(tmp_path, selftest
     started_first = set(log.read_text().split())
     assert 3 <= len(done) < 8, (done, err)
     lost = len(started_first) - len(done)  # started in the first session but not checkpointed
-    assert 0 <= lost <= 3, (started_first, done, err)  # 2 parallel slots (+1 returning as the signal came)
+    if executor == "workers":  # 2 parallel slots (+1 returning as the signal came)
+        assert 0 <= lost <= 3, (started_first, done, err)
+    # (on Ray every unit handed to the cluster is in flight: queued ones may still start while
+    # Ray ends the stopped driver's job; what matters is below: none that returned is recomputed)
     # re-run: on the same Ray cluster; the worker run is resumed in-process (any executor resumes)
     log.write_text("")
     run_experiment(selftest, out=out, progress=False, overrides={"n_units": "8", "sleep": "0.3", "log": str(log)},
