@@ -15,7 +15,7 @@ install:
 	$(PYTHON) -m neurocircuits.data.fetch
 
 install-test: install
-	$(PIP) install -e ".[test]"
+	$(PIP) install -e ".[test,distributed]"
 	$(PIP) check
 
 demo: install

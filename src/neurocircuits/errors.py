@@ -47,6 +47,14 @@ class CorruptDataError(NeurocircuitsError, ValueError):
     """A file that exists but does not hold what its format promises."""
 
 
+class DivergedError(NeurocircuitsError, FloatingPointError):
+    """Training produced a non-finite loss (NaN or infinity): lower the learning rate or check the data.
+
+    A subclass of :class:`FloatingPointError` (an :class:`ArithmeticError`), so code that
+    catches either keeps working.
+    """
+
+
 class MissingDependencyError(NeurocircuitsError, ImportError):
     """An optional dependency that a feature needs is not installed."""
 

@@ -13,6 +13,8 @@ def test_every_registered_experiment_resolves():
         exp = get_experiment(name)
         cfg = exp.config_cls()
         assert cfg.quick().seeds <= cfg.seeds  # quick never uses more seeds
+        cfg.validate()
+        cfg.quick().validate()
 
 
 def test_build_config_overrides_and_errors():
@@ -49,8 +51,13 @@ def test_connectome_stats_runs_writes_report_and_resumes(tmp_path):
     mtimes = [p.stat().st_mtime_ns for p in memo]
     run_experiment("connectome-stats", quick=True, out=out, overrides=overrides, progress=False)
     assert [p.stat().st_mtime_ns for p in memo] == mtimes
-    with pytest.raises(ValidationError, match="another config"):
-        run_experiment("connectome-stats", quick=True, out=out, seeds=3, overrides=overrides, progress=False)
+    with pytest.raises(ValidationError, match=r"another config \(swaps_per_edge: 3.0 -> 4.0\)"):
+        run_experiment("connectome-stats", quick=True, out=out, overrides={**overrides, "swaps_per_edge": "4"},
+                       progress=False)
+    # a third seed reuses the finished ones and adds only its own units
+    run_experiment("connectome-stats", quick=True, out=out, seeds=3, overrides=overrides, progress=False)
+    assert [p.stat().st_mtime_ns for p in memo] == mtimes
+    assert len(list((out / "checkpoints").glob("*.memo.pt"))) == 6
 
 
 def test_cli_list_run_report(tmp_path, capsys):

@@ -9,10 +9,13 @@ other subpackages. Register a new one by adding its module to ``registry.EXPERIM
 from neurocircuits.experiments.registry import (
     EXPERIMENTS, Experiment, ExperimentConfig, get_experiment, list_experiments,
 )
-from neurocircuits.experiments.context import RunContext, Unit, UnitsFailedError
+from neurocircuits.experiments.context import (
+    Executor, InProcessExecutor, ProcessExecutor, RayExecutor, RunContext, Unit, UnitsFailedError, make_executor,
+)
 from neurocircuits.experiments.runner import build_config, run_experiment
 
 __all__ = [
-    "EXPERIMENTS", "Experiment", "ExperimentConfig", "RunContext", "Unit", "UnitsFailedError", "build_config",
-    "get_experiment", "list_experiments", "run_experiment",
+    "EXPERIMENTS", "Executor", "Experiment", "ExperimentConfig", "InProcessExecutor", "ProcessExecutor",
+    "RayExecutor", "RunContext", "Unit", "UnitsFailedError", "build_config", "get_experiment", "list_experiments",
+    "make_executor", "run_experiment",
 ]

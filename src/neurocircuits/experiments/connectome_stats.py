@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurocircuits.circuit import DEFAULT_CONNECTOMES, available_connectomes, degree_preserving_shuffle, from_connectome
-from neurocircuits.experiments.context import RunContext
+from neurocircuits.circuit import DEFAULT_CONNECTOMES, Circuit, available_connectomes, degree_preserving_shuffle, from_connectome
+from neurocircuits.errors import UnknownNameError
+from neurocircuits.experiments.context import RunContext, Unit
 from neurocircuits.experiments.registry import Experiment, ExperimentConfig
 from neurocircuits.circuit import circuit_stats
 from neurocircuits.report.plots import bar_mean_spread, new_figure
@@ -27,11 +28,23 @@ NULL_METRICS = ["reciprocity", "effective_rank", "spectral_radius", "max_in_degr
 
 @dataclass
 class ConnectomeStatsConfig(ExperimentConfig):
-    connectomes: tuple[str, ...] = DEFAULT_CONNECTOMES
-    neurons_only: bool = True
-    seeds: int = 5
-    swaps_per_edge: float = 10.0
+    connectomes: tuple[str, ...] = DEFAULT_CONNECTOMES  # names from `available_connectomes()`
+    neurons_only: bool = True  # drop muscles and end organs
+    seeds: int = 5  # one degree-preserving shuffle per seed and connectome
+    swaps_per_edge: float = 10.0  # edge swaps per edge in each shuffle
     QUICK = {"seeds": 2, "swaps_per_edge": 3.0}
+
+    def validate(self) -> None:
+        super().validate()
+        known = available_connectomes()
+        for name in self.connectomes:
+            if name not in known:
+                raise UnknownNameError("connectome (config field 'connectomes')", name, known)
+
+
+def shuffle_stats(circuit: Circuit, swaps_per_edge: float, seed: int) -> dict:
+    """Statistics of one degree-preserving shuffle of ``circuit`` (one unit of the experiment)."""
+    return circuit_stats(degree_preserving_shuffle(circuit, swaps_per_edge=swaps_per_edge, seed=seed))
 
 
 def run(cfg: ConnectomeStatsConfig, ctx: RunContext) -> ResultTable:
@@ -44,13 +57,12 @@ def run(cfg: ConnectomeStatsConfig, ctx: RunContext) -> ResultTable:
         s = circuit_stats(c)
         table.add(connectome=name, **{m: s[m] for m in METRICS})
         null.add(connectome=name, graph="real", **{m: s[m] for m in NULL_METRICS})
-        for seed in ctx.seeds:
-            def one(seed: int = seed) -> dict:
-                sh = degree_preserving_shuffle(c, swaps_per_edge=cfg.swaps_per_edge, seed=seed)
-                return circuit_stats(sh)
-            s2 = ctx.memo(f"{name}-shuffle-{seed}", one)
-            null.add(connectome=name, graph="degree-preserving shuffle", seed=seed,
-                     **{m: s2[m] for m in NULL_METRICS})
+    # one unit per (connectome, seed): run on the executor, checkpointed under its key
+    pairs = [(name, seed) for name in circuits for seed in ctx.seeds]
+    units = [Unit(f"{name}-shuffle-{seed}", shuffle_stats, (circuits[name], cfg.swaps_per_edge, seed))
+             for name, seed in pairs]
+    for (name, seed), s2 in zip(pairs, ctx.map(units, desc="shuffles")):
+        null.add(connectome=name, graph="degree-preserving shuffle", seed=seed, **{m: s2[m] for m in NULL_METRICS})
     ctx.add_table(null, "null", null.title,
                   note="The shuffle keeps every neuron's in/out degree and outgoing weights; "
                        "mean ± sd over seeds (one shuffle per seed).")

@@ -43,6 +43,7 @@ class NCAPSwimmerConfig(ExperimentConfig):
     transfer_seeds: int = 3
     processes: int = 1
     render: bool = True
+    MAY_BE_EMPTY = frozenset({"ppo_arms", "cma_arms"})  # an empty list skips that optimiser
     QUICK = {"seeds": 2, "ppo_steps": 8192, "cma_steps": 16000, "eval_every": 8192, "eval_episodes": 2,
              "budgets": (0, 8192), "transfer_steps": 0, "transfer_seeds": 2, "transfer_joints": (3, 7, 13)}
 

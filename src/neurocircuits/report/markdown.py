@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from neurocircuits.errors import DataNotFoundError
+from neurocircuits.errors import CorruptDataError, DataNotFoundError
 from neurocircuits.report.stats import Comparison, verdict
 from neurocircuits.report.table import ResultTable
 
@@ -73,23 +73,48 @@ def write_report(run_dir: str | Path) -> Path:
             f"{run_dir} is not a neurocircuits run directory (no manifest.json); "
             "create one with `neurocircuits run NAME --out DIR`"
         )
-    man: dict[str, Any] = json.loads(manifest_path.read_text())
-    env = json.loads((run_dir / "env.json").read_text()) if (run_dir / "env.json").exists() else {}
+    try:
+        man: dict[str, Any] = json.loads(manifest_path.read_text())
+        if not isinstance(man, dict) or "experiment" not in man:
+            raise ValueError("not a manifest object")
+    except (ValueError, OSError) as e:
+        raise CorruptDataError(f"{manifest_path} is broken ({e}); re-run the experiment to rewrite it") from None
+    try:
+        env = json.loads((run_dir / "env.json").read_text()) if (run_dir / "env.json").exists() else {}
+    except ValueError:
+        env = {}
     lines = [f"# {man['experiment']}: {man.get('title', '')}".rstrip(": "), ""]
     if man.get("description"):
         lines += [man["description"], ""]
-    status = "complete" if man.get("complete") else "INCOMPLETE (interrupted; re-run the same command to resume)"
+    stopped = man.get("stopped") or "interrupted"
+    status = "complete" if man.get("complete") else f"INCOMPLETE ({stopped}; re-run the same command to resume)"
+    sessions = int(man.get("sessions") or 1)
     lines += [
         f"- status: {status}",
         f"- mode: {'quick' if man.get('quick') else 'full'}; seeds: {man.get('seeds')}",
-        f"- wall time: {_seconds(man.get('wall_time_s'))}",
+        f"- wall time: {_seconds(man.get('wall_time_s'))}"
+        + (f" (over {sessions} sessions)" if sessions > 1 else ""),
+    ]
+    for desc, u in (man.get("units") or {}).items():
+        if isinstance(u, dict) and u.get("computed", 0) + u.get("failed", 0) + u.get("loaded", 0):
+            mean = u.get("seconds_total", 0.0) / max(u.get("computed", 0), 1)
+            lines.append(f"- units ({desc}): {u.get('computed', 0)} computed ({mean:.1f} s each on average, "
+                         f"{man.get('executor', 'in-process')}), {u.get('loaded', 0)} loaded from checkpoints"
+                         + (f", {u['failed']} failed" if u.get("failed") else ""))
+    lines += [
         "",
     ]
     for sec in man.get("text", []):
         if sec.get("where", "top") == "top":
             lines += [f"## {sec['heading']}", "", sec["body"].rstrip(), ""]
     for tab in man.get("tables", []):
-        table = ResultTable.load(run_dir / tab["file"])
+        if not (run_dir / tab["file"]).exists():
+            raise DataNotFoundError(f"{run_dir / tab['file']} is missing (listed in manifest.json); "
+                                    "re-run the same command to recreate it")
+        try:
+            table = ResultTable.load(run_dir / tab["file"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise CorruptDataError(f"{run_dir / tab['file']} is broken ({e})") from None
         lines += [f"## {tab.get('caption') or table.title or tab['file']}", ""]
         if tab.get("note"):
             lines += [tab["note"], ""]
