@@ -78,7 +78,7 @@ class Task:
             raise ValidationError(f"batch size must be a positive integer, got {n!r}")
         if (seed is None) == (generator is None):
             raise ValidationError("give exactly one of seed= and generator=")
-        g = generator if generator is not None else torch.Generator().manual_seed(int(seed))
+        g = generator if generator is not None else torch.Generator().manual_seed(int(seed))  # type: ignore[arg-type]
         return self._make(n, g)
 
     def stream(self, n: int, seeds: Sequence[int]) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:

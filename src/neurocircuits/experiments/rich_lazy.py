@@ -9,8 +9,10 @@ Every network of a (task, gain) cell is trained at once (ranks x seeds stacked).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
+from typing import cast
 
 import numpy as np
 import torch
@@ -98,6 +100,7 @@ def _train_measure(nets: list[RateRNN], seeds: list[int], task: str, cfg: dict, 
     stack = StackedRateRNN.from_models(nets)   # copies: ``nets`` stay the initial networks
     uniq = sorted(set(seeds))
     pick = torch.tensor([uniq.index(s) for s in seeds])
+    loss_fn: Callable[..., torch.Tensor]
     if task == "sMNIST":
         imgs, labels = smnist("train")
         base = smnist_stream(imgs, labels, cfg["smnist_batch"], uniq)
@@ -144,7 +147,9 @@ def rank_unit(task: str, gain: float, cfg: dict, ckpt: str, device: str = "cpu")
                 low_rank_(net.W_hh.data, int(name.split()[1]), gain=gain, generator=gen)
             else:
                 _aligned_(net, t, gain, gen)
-            nets.append(net), seeds.append(s), names.append(name)
+            nets.append(net)
+            seeds.append(s)
+            names.append(name)
     rows, curves = _train_measure(nets, seeds, task, cfg, ckpt, device)
     for r, s, name in zip(rows, seeds, names):
         r.update(task=task, gain=gain, init=name, seed=s)
@@ -176,8 +181,8 @@ def circuit_unit(name: str, cfg: dict, ckpt: str, device: str = "cpu") -> dict:
         seeds += [s, s]
         kinds += [name, f"random rank {r} (control of {name})"]
     rows, curves = _train_measure(nets, seeds, cfg["circuit_task"], cfg, ckpt, device)
-    for r, s, k in zip(rows, seeds, kinds):
-        r.update(task=cfg["circuit_task"], family=name, init=k, arm="circuit" if k == name else "control", seed=s)
+    for row, s, k in zip(rows, seeds, kinds):
+        row.update(task=cfg["circuit_task"], family=name, init=k, arm="circuit" if k == name else "control", seed=s)
     return {"rows": rows, "curves": curves}
 
 
@@ -190,7 +195,7 @@ def teacher_unit(seed: int, cfg: dict) -> list[dict]:
     for name in ("random rank 1", f"random rank {d}", "aligned rank 1", "partially aligned rank 1"):
         net = torch.nn.Sequential(torch.nn.Linear(d, d, bias=False), torch.nn.Linear(d, 1, bias=False))
         g = torch.Generator().manual_seed(seed + 7)
-        w1 = net[0].weight.data
+        w1 = cast(torch.Tensor, net[0].weight).data
         if name.startswith("random"):
             low_rank_(w1, int(name.split()[-1]), gain=1.0, generator=g)
         else:
@@ -203,7 +208,7 @@ def teacher_unit(seed: int, cfg: dict) -> list[dict]:
                    TrainConfig(epochs=cfg["teacher_steps"], lr=cfg["teacher_lr"], optimizer="sgd", momentum=0.0,
                                batch_size=x.shape[0]), seed=seed)
         rows.append({"init": name, "seed": seed, "final_loss": hist[-1].train_loss,
-                     "weight_change": float(torch.linalg.norm(net[0].weight.data - w1_0)),
+                     "weight_change": float(torch.linalg.norm(cast(torch.Tensor, net[0].weight).data - w1_0)),
                      "kernel_alignment": alignment(k0, tangent_kernel(net, x[:200], "all")),
                      "eff_rank_entropy": effective_rank(w1_0)})
     return rows
@@ -326,7 +331,7 @@ def _figures(ctx: RunContext, table: ResultTable, circ: ResultTable, rank_res: l
     fig, axes = new_figure(1, 1, (5.0, 3.6))
     ax = axes[0][0]
     for arm, mk in (("circuit", "o"), ("control", "x")):
-        rows = [q for q in circ.rows if q["arm"] == arm and math.isfinite(q.get("kernel_alignment", float("nan")))]
+        rows = [q for q in circ.rows if q["arm"] == arm and math.isfinite(q.get("kernel_alignment", float("nan")))]  # type: ignore[arg-type]
         ax.scatter([q["eff_rank_entropy"] for q in rows], [q["kernel_alignment"] for q in rows], marker=mk, label=arm)
         if arm == "circuit":
             for f in dict.fromkeys(q["family"] for q in rows):

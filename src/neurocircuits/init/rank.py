@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 
@@ -71,7 +71,7 @@ def low_rank_(weight: torch.Tensor, rank: int, gain: float = 1.25, generator: to
     """
     _check_weight(weight)
     _check_rank(rank, weight)
-    w0 = gaussian_draw(tuple(weight.shape), gain, generator) if base is None else torch.as_tensor(base, dtype=torch.float64)
+    w0 = gaussian_draw(cast("tuple[int, int]", tuple(weight.shape)), gain, generator) if base is None else torch.as_tensor(base, dtype=torch.float64)
     if w0.shape != weight.shape:
         raise ValidationError(f"base has shape {tuple(w0.shape)}, weight has {tuple(weight.shape)}")
     check_finite("base", w0)
@@ -127,7 +127,7 @@ def aligned_low_rank_(weight: torch.Tensor, directions: torch.Tensor, left: torc
         raise ValidationError(f"directions have dimension {v.shape[1]}, weight has {weight.shape[1]} inputs")
     _check_rank(k, weight)
     if norm is None:
-        norm = float(torch.linalg.norm(gaussian_draw(tuple(weight.shape), gain, generator)))
+        norm = float(torch.linalg.norm(gaussian_draw(cast("tuple[int, int]", tuple(weight.shape)), gain, generator)))
     if not norm > 0:
         raise ValidationError(f"norm must be > 0, got {norm}")
     if left is None:
@@ -158,6 +158,7 @@ def scale_to_(weight: torch.Tensor, *, gain: float | None = None, spectral_radiu
     if (gain is None) == (spectral_radius is None):
         raise ValidationError("give exactly one of gain= and spectral_radius=")
     target = gain if gain is not None else spectral_radius
+    assert target is not None  # exactly one of the two was given (checked above)
     if not target > 0:
         raise ValidationError(f"the target gain / spectral radius must be > 0, got {target}")
     current = (float(torch.linalg.norm(weight.to(torch.float64))) / math.sqrt(weight.shape[0]) if gain is not None
@@ -182,7 +183,7 @@ def circuit_weight(circuit: "Circuit", *, kind: str | None = None, signed: bool 
         >>> round(float(torch.linalg.norm(w)) / 200 ** 0.5, 4)
         1.25
     """
-    w = circuit.to_dense(kind=kind, signed=signed, dtype=torch.float64).T.contiguous()
+    w = circuit.to_dense(kind=kind, signed=signed, dtype=torch.float64).T.contiguous()  # type: ignore[arg-type]
     if w.shape[0] == 0 or not bool((w != 0).any()):
         raise ValidationError("the circuit has no synapses of the requested kind")
     if spectral_radius is not None:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -160,7 +161,7 @@ def tangent_kernel(model: nn.Module, inputs: torch.Tensor, params: Sequence[str]
                               f"{_RNN_PARAMS}; use method='jacobian'")
     if method == "jacobian" or not structured_ok:
         return _kernel_jacobian(model, inputs, names, steps, max_chunk_elements)
-    return _kernel_structured(model, inputs, names, steps, max_chunk_elements)
+    return _kernel_structured(cast(RateRNN, model), inputs, names, steps, max_chunk_elements)
 
 
 def _kernel_structured(model: RateRNN, x: torch.Tensor, names: list[str], steps: Sequence[int] | None,
@@ -280,7 +281,7 @@ def _kernel_jacobian(model: nn.Module, x: torch.Tensor, names: list[str], steps:
         j = j.reshape(-1, free[k].numel())
         part = (j @ j.T).double()
         kern = part if kern is None else kern + part
-    return kern
+    return kern  # type: ignore[return-value]
 
 
 def tangent_kernel_loop(model: nn.Module, inputs: torch.Tensor, params: Sequence[str] | str = ("W_hh",),
@@ -297,6 +298,7 @@ def tangent_kernel_loop(model: nn.Module, inputs: torch.Tensor, params: Sequence
     y = model(inputs)
     y = y[0] if isinstance(y, tuple) else y
     rows = []
+    index: list[tuple[int, ...]]
     if y.ndim == 3:
         st = _steps(steps, y.shape[1])
         index = [(b, t, k) for t in st for b in range(y.shape[0]) for k in range(y.shape[2])]

@@ -43,6 +43,9 @@ class ConstrainedWeight(nn.Module):
         magnitude: ``"relu"`` (clip at zero) or ``"abs"`` (reflect at zero) for signed columns.
     """
 
+    mask: torch.Tensor
+    sign: torch.Tensor
+
     def __init__(self, weight: torch.Tensor, mask: torch.Tensor | None = None, sign: torch.Tensor | None = None,
                  magnitude: str = "relu") -> None:
         super().__init__()

@@ -146,7 +146,7 @@ class RateRNN(nn.Module):
         """Effective weights as the dictionary :func:`rate_rnn_forward` takes."""
         w = {"W_in": self.W_in, "W_hh": self.recurrent_weight(), "W_out": self.W_out}
         if self.b_hh is not None:
-            w["b_hh"], w["b_out"] = self.b_hh, self.b_out
+            w["b_hh"], w["b_out"] = self.b_hh, self.b_out  # type: ignore[assignment]
         return w
 
     @torch.no_grad()
@@ -222,6 +222,10 @@ class StackedRateRNN(nn.Module):
         >>> bool(torch.allclose(stack(x)[2], nets[2](x), atol=1e-6))
         True
     """
+
+    W_in: torch.Tensor
+    W_hh: torch.Tensor
+    W_out: torch.Tensor
 
     def __init__(self, weights: Mapping[str, torch.Tensor], alpha: float = 1.0, activation: str = "relu") -> None:
         super().__init__()

@@ -122,7 +122,7 @@ def fit_stacked(
     count = 0
     t0 = time.perf_counter()
     rng = range(start, steps)
-    for step in (bar(rng, desc="steps") if bar else rng):
+    for step in (bar(rng, desc="steps") if bar else rng):  # type: ignore[attr-defined]
         x, target = batch_fn(step)
         x, target = x.to(device), target.to(device)
         opt.zero_grad(set_to_none=True)
