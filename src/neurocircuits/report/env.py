@@ -65,6 +65,21 @@ def environment() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if cuda else None,
         "git_commit": _git_commit(),
-        "command": " ".join(sys.argv),
+        "command": _command(sys.argv),
         "packages": {p: v for p in _PACKAGES if (v := _version(p)) is not None},
     }
+
+
+def _command(argv: list[str]) -> str:
+    """The command line as a user would type it: ``neurocircuits run ...``, not the script's path.
+
+    Example:
+        >>> _command(["/opt/venv/bin/neurocircuits", "run", "x"]), _command(["/src/neurocircuits/cli.py", "list"])
+        ('neurocircuits run x', 'neurocircuits list')
+    """
+    if not argv:
+        return ""
+    head = argv[0].replace("\\", "/")
+    if head.endswith(("/neurocircuits", "neurocircuits/cli.py", "neurocircuits/__main__.py")) or head == "neurocircuits":
+        return " ".join(["neurocircuits", *argv[1:]])
+    return " ".join(argv)
