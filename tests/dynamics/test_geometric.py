@@ -12,33 +12,12 @@ from neurocircuits.circuit import geometric
 from neurocircuits.dynamics.geometric import (
     GeometricNetwork, initial_state, numba_available, shortest_arrival, simulate, simulate_reference, step,
 )
+from neurocircuits.dynamics.geometric.testing import random_grid_network, random_stimulus
 from neurocircuits.errors import ValidationError
 
 INF = math.inf
 BACKENDS = ["torch", pytest.param("numba", marks=pytest.mark.skipif(not numba_available(),
                                                                      reason="numba (the [fast] extra) not installed"))]
-
-
-def random_grid_network(seed: int, n: int = 40, n_in: int = 6, p: float = 0.12, dt: float = 0.5,
-                        inhibition: bool = True, window: bool = True) -> GeometricNetwork:
-    """A random directed network whose latencies, R and W are all multiples of dt."""
-    rng = np.random.default_rng(seed)
-    mask = rng.random((n, n)) < p
-    np.fill_diagonal(mask, False)
-    pre, post = np.nonzero(mask)
-    lat = rng.integers(1, 7, size=pre.size) * dt
-    w = rng.choice([1.0, 0.5, 1.5] + ([-1.0] if inhibition else []), size=pre.size)
-    ref = rng.integers(0, 9, size=n) * dt
-    thr = rng.choice([1.0, 1.5, 2.0], size=n)
-    win = (np.where(rng.random(n) < 0.5, rng.integers(1, 5, size=n) * dt, INF) if window else INF)
-    return GeometricNetwork.from_arrays(n, pre, post, lat, w, refractory=ref, threshold=thr,
-                                        window=win, inputs=np.arange(n_in))
-
-
-def random_stimulus(seed: int, b: int, n_in: int, dt: float, t_max: int = 8) -> np.ndarray:
-    rng = np.random.default_rng(seed + 1000)
-    s = rng.integers(0, t_max, size=(b, n_in)) * dt
-    return np.where(rng.random((b, n_in)) < 0.2, INF, s)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
