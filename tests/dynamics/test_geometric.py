@@ -232,3 +232,60 @@ def test_spike_trains_need_recorded_spikes() -> None:
     net = GeometricNetwork.from_arrays(2, [0], [1], [1.0], inputs=[0])
     with pytest.raises(ValidationError, match="record_spikes=True"):
         simulate(net, [[0.0]], 5.0).spike_trains(0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_node_touched_in_one_step(backend: str) -> None:
+    """Input 0 reaches every node (itself included) twice with one delay, in several stimuli:
+    the pending-arrival lists of that step are full, and more arrivals follow for nodes
+    already listed."""
+    n = 40
+    allnodes = np.arange(n)
+    post = np.arange(1, n)
+    net = GeometricNetwork.from_arrays(
+        n, np.concatenate([np.zeros(2 * n, int), post]), np.concatenate([allnodes, allnodes, np.roll(post, 1)]),
+        np.concatenate([np.full(2 * n, 2.0), np.ones(n - 1)]), refractory=3.0, threshold=2.0, inputs=[0])
+    stim = np.array([[0.0], [1.0], [INF], [3.0], [0.0], [2.0]])
+    ref = simulate_reference(net, stim, horizon=15.0)
+    fast = simulate(net, stim, horizon=15.0, record_spikes=True, backend=backend)
+    assert int(ref.counts.sum()) > 2 * n
+    for b in range(stim.shape[0]):
+        assert fast.spike_trains(b) == ref.spike_trains(b)
+    assert torch.equal(fast.arrivals, ref.arrivals) and torch.equal(fast.discarded, ref.discarded)
+
+
+def test_plan_is_built_once_per_setting_and_not_pickled() -> None:
+    import pickle
+
+    net = random_grid_network(0, dt=0.5)
+    stim = random_stimulus(0, 2, net.n_inputs, 0.5)
+    a = simulate(net, stim, horizon=10.0, dt=0.5, backend="torch")
+    assert len(net._plans) == 1
+    b = simulate(net, stim, horizon=10.0, dt=0.5, backend="torch")
+    assert len(net._plans) == 1 and torch.equal(a.counts, b.counts)
+    simulate(net, stim, horizon=10.0, dt=0.25, backend="torch")
+    assert len(net._plans) == 2
+    copy = pickle.loads(pickle.dumps(net))
+    assert copy._plans == {} and np.array_equal(copy.post, net.post)
+    assert torch.equal(simulate(copy, stim, horizon=10.0, dt=0.5, backend="torch").counts, a.counts)
+
+
+@pytest.mark.skipif(not numba_available(), reason="numba (the [fast] extra) not installed")
+@pytest.mark.parametrize("seed", range(4))
+def test_locality_numbering_is_invisible(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """simulate() lets the numba kernel renumber large networks for cache locality; results come
+    back in the network's numbering (forced here on small networks, windows and inhibition included)."""
+    from neurocircuits.dynamics.geometric import fast
+
+    monkeypatch.setattr(fast, "_REORDER_MIN_NODES", 0)
+    dt = 0.5
+    net = random_grid_network(seed, dt=dt)
+    stim = random_stimulus(seed, 4, net.n_inputs, dt)
+    ref = simulate_reference(net, stim, horizon=30.0)
+    got = simulate(net, stim, horizon=30.0, dt=dt, record_spikes=True, backend="numba")
+    plan = next(p for k, p in net._plans.items() if k[-1])
+    assert plan.perm is not None and not np.array_equal(plan.perm, np.arange(net.n))
+    for b in range(stim.shape[0]):
+        assert got.spike_trains(b) == ref.spike_trains(b)
+    assert torch.equal(got.counts, ref.counts) and torch.equal(got.first_spike, ref.first_spike)
+    assert torch.equal(got.arrivals, ref.arrivals) and torch.equal(got.discarded, ref.discarded)

@@ -13,6 +13,14 @@ receive an arrival, lose one from their window, or fire, plus their out-edges:
   spike count when they were made (an entry is void once the node has fired: firing
   consumes the window);
 * a node is tested against its threshold only when its sum changed in this step.
+
+Networks without finite windows whose weights pack (the common case) take
+:func:`_element_packed`, a leaner loop over the same state: each node's out-edges are sorted
+by delay (the plan does this), so the edges of one delay share a ring slot and its
+touched-list length stays in a register; a touched node is appended without a branch
+(``length += old == 0``); its threshold is tested as its arrivals are summed (no window can
+change the sum later in the step); and the ring is float32 whenever ``count * pack + sum``
+is exact in 24 bits, which halves its cache footprint.
 """
 
 from __future__ import annotations
@@ -124,11 +132,99 @@ def _element(b, t0, t1, horizon_steps, rowptr, post, delay, weight, refr, win, t
         n_fired[b] = nf
 
 
+@njit(cache=True, nogil=True, boundscheck=False)
+def _element_packed(b, t0, t1, horizon_steps, gptr, gdelay, gstart, post, wpack, refr, is_input, L, pack,
+                    nodef, node, ring_w, tl, tl_len, fired, n_fired, first, counts, arrivals, discarded,
+                    f_steps, f_nodes, fptr, record, rec_node, rec_step, rec_len):
+    """:func:`_element` for infinite windows and packed rings; ``wpack[e] = weight[e] + pack``.
+
+    Here the ring is node-major, ``ring_w[b, node, slot]``: the pending arrivals of a node
+    for every slot share a cache line, and so do those of nearby nodes.
+    """
+    cap = rec_node.shape[1]
+    K = f_steps.shape[1]
+    rw = ring_w[b]
+    tlb = tl[b]
+    tll = tl_len[b]
+    nfb = nodef[b]  # [j, 0] potential, [j, 2] threshold (float64)
+    nib = node[b]  # [j, 1] ready step (int64): one cache line per node
+    cnt = counts[b]
+    fst = first[b]
+    fr = fired[b]
+    inv = 1.0 / pack
+    nf = 0
+    for t in range(t0, t1):
+        slot = t % L
+        nf = 0
+        arr = 0
+        disc = 0
+        row = tlb[slot]
+        for q in range(tll[slot]):
+            j = row[q]
+            v = rw[j, slot]
+            rw[j, slot] = 0.0
+            c = np.int64(v * inv + 0.5)  # v = c * pack + sum with |sum| < pack / 2
+            arr += c
+            # discard rule (inputs ignore arrivals), without branches: a discarded sum adds 0
+            acc = (t >= nib[j, 1]) and not is_input[j]
+            disc += c * np.int64(not acc)
+            s = nfb[j, 0] + (v - c * pack) * acc
+            nfb[j, 0] = s
+            fr[nf] = j  # kept only if j fires
+            nf += np.int64(acc and s >= nfb[j, 2])
+        tll[slot] = 0
+        arrivals[b] += arr
+        discarded[b] += disc
+        while fptr[b] < K and f_steps[b, fptr[b]] <= t:  # forced input spikes
+            if f_steps[b, fptr[b]] == t:
+                fr[nf] = f_nodes[b, fptr[b]]
+                nf += 1
+            fptr[b] += 1
+        for q in range(nf):
+            j = fr[q]
+            nfb[j, 0] = 0.0
+            nib[j, 1] = t + refr[j]
+            if cnt[j] == 0:
+                fst[j] = t
+            cnt[j] += 1
+            if record:
+                r = rec_len[b]
+                if r < cap:
+                    rec_node[b, r] = j
+                    rec_step[b, r] = t
+                rec_len[b] = r + 1
+            for g in range(gptr[j], gptr[j + 1]):  # delay groups, by increasing delay
+                d = gdelay[g]
+                if t + d >= horizon_steps:  # these and later groups arrive after the horizon
+                    break
+                s2 = slot + d
+                if s2 >= L:
+                    s2 -= L
+                ln = tll[s2]
+                trow = tlb[s2]
+                for e in range(gstart[g], gstart[g + 1]):
+                    p = post[e]
+                    v = rw[p, s2]
+                    trow[ln] = p  # kept only if p was untouched in that slot
+                    ln += np.int64(v == 0.0)
+                    rw[p, s2] = v + wpack[e]
+                tll[s2] = ln
+    n_fired[b] = nf
+
+
 @njit(cache=True, parallel=True, boundscheck=False)
-def advance(t0, t1, horizon_steps, rowptr, post, delay, weight, refr, win, thr, is_input, L, M1, pack,
-            S, ready, ring_w, ring_n, tl, tl_len, ex_w, ex_ep, el, el_len, mark, cand, fired, n_fired,
+def advance(t0, t1, horizon_steps, rowptr, post, delay, weight, wpack, gptr, gdelay, gstart, refr, win, thr, is_input, L, M1, pack,
+            nodef, node, ring_w, ring_n, tl, tl_len, ex_w, ex_ep, el, el_len, mark, cand, fired, n_fired,
             first, counts, arrivals, discarded, f_steps, f_nodes, fptr, record, rec_node, rec_step, rec_len):
     """Run steps ``t0 .. t1 - 1`` for every batch element (in parallel over the batch)."""
+    if M1 == 1 and pack > 0.0:
+        for b in prange(node.shape[0]):
+            _element_packed(b, t0, t1, horizon_steps, gptr, gdelay, gstart, post, wpack, refr, is_input, L, pack,
+                            nodef, node, ring_w, tl, tl_len, fired, n_fired, first, counts, arrivals, discarded,
+                            f_steps, f_nodes, fptr, record, rec_node, rec_step, rec_len)
+        return
+    S = nodef[:, :, 0]
+    ready = node[:, :, 1]
     for b in prange(S.shape[0]):
         _element(b, t0, t1, horizon_steps, rowptr, post, delay, weight, refr, win, thr, is_input, L, M1, pack,
                  S, ready, ring_w, ring_n, tl, tl_len, ex_w, ex_ep, el, el_len, mark, cand, fired, n_fired,

@@ -80,9 +80,15 @@ def exact_dtype(net: GeometricNetwork, dtype: torch.dtype) -> bool:
 def _pack_unit(net: GeometricNetwork) -> float:
     """A power of two ``P`` such that ``count * P + (sum of weights)`` is exact in float64 for
     every (step, node) of the arrival ring, with ``|sum| < P / 2``; 0.0 when none exists."""
+    return _pack(net)[0]
+
+
+def _pack(net: GeometricNetwork) -> tuple[float, int]:
+    """``(P, bits)``: the packing unit of :func:`_pack_unit` and the significand bits that
+    ``count * P + sum`` needs (so float32 holds it exactly when ``bits <= 24``)."""
     vals = net.weight[net.weight != 0]
     if vals.size == 0 or net.n_edges == 0:
-        return 0.0
+        return 0.0, 0
     m, e = np.frexp(np.abs(vals))
     low = e.astype(np.int64) - 53 + _trailing_zeros((m * 2.0 ** 53).astype(np.int64))
     q = int(-low.min())  # weights are multiples of 2**-q
@@ -91,7 +97,7 @@ def _pack_unit(net: GeometricNetwork) -> float:
     in_deg = np.bincount(net.post, minlength=net.n)
     k = int(np.ceil(np.log2(max(float(in_abs.max()), 1.0)))) + 2  # P = 2**k > 2 |sum|
     bits = q + k + int(np.ceil(np.log2(float(in_deg.max()) + 2)))  # bits of count * P + sum in units 2**-q
-    return math.ldexp(1.0, k) if bits <= 52 else 0.0
+    return (math.ldexp(1.0, k), bits) if bits <= 52 else (0.0, bits)
 
 
 def _trailing_zeros(x: np.ndarray) -> np.ndarray:
@@ -125,7 +131,8 @@ def _resolve_dtype(net: GeometricNetwork, dtype: torch.dtype | None) -> torch.dt
 class _Plan:
     """Arrays derived from a network for one ``dt``, device, dtype and backend."""
 
-    def __init__(self, net: GeometricNetwork, dt: float, dev: torch.device, dtype: torch.dtype, backend: str):
+    def __init__(self, net: GeometricNetwork, dt: float, dev: torch.device, dtype: torch.dtype, backend: str,
+                 reorder: bool = False):
         self.net, self.n, self.dev, self.dtype, self.backend, self.dt = net, net.n, dev, dtype, backend, dt
         k = net.delay_steps(dt)
         self.L = int(k.max()) + 1 if k.size else 1
@@ -136,11 +143,37 @@ class _Plan:
         if (wk[fin] < 1).any():
             raise ValidationError(f"dt={dt} is too coarse for the smallest summation window {win[fin].min():.4g}")
         self.M = int(wk.max()) if fin.any() else 0
+        self.perm: np.ndarray | None = None  # kernel index i is node perm[i] (numba, reorder=True)
+        self.inv: np.ndarray | None = None
         if backend == "numba":
-            self.np = dict(rowptr=net.rowptr(), post=net.post.astype(np.int32), delay=k.astype(np.int32),
-                           weight=net.weight.astype(np.float64), refr=refr, win=wk,
-                           thr=net.threshold.astype(np.float64), is_input=net.is_input.copy())
-            self.pack = _pack_unit(net)
+            pre, post, thr, is_input = net.pre, net.post, net.threshold, net.is_input
+            if reorder and net.n >= _REORDER_MIN_NODES and net.n_edges:
+                # number the nodes so that the targets of a node's edges lie close together
+                # (reverse Cuthill-McKee): the random accesses of the kernel then stay in cache
+                self.perm = _locality_order(net)
+                self.inv = np.empty_like(self.perm)
+                self.inv[self.perm] = np.arange(net.n)
+                pre, post = self.inv[pre], self.inv[post]
+                refr, wk, thr, is_input = refr[self.perm], wk[self.perm], thr[self.perm], is_input[self.perm]
+            # out-edges of each node sorted by delay: the kernel visits one ring slot per delay group
+            order = np.lexsort((post, k, pre)) if net.n_edges else np.zeros(0, np.int64)
+            self.pack, bits = _pack(net)
+            # float32 ring when count * pack + sum is exact in its 24-bit significand
+            self.ring_dtype = np.float32 if self.pack and bits <= 24 else np.float64
+            weight = net.weight[order].astype(np.float64)
+            ks, pres = k[order], pre[order]
+            # groups of edges with one source and one delay: group g covers edges gstart[g]..gstart[g+1]-1
+            new = np.ones(net.n_edges, bool)
+            new[1:] = (pres[1:] != pres[:-1]) | (ks[1:] != ks[:-1])
+            heads = np.flatnonzero(new)
+            gptr = np.searchsorted(pres[heads], np.arange(net.n + 1)).astype(np.int64)
+            self.np = dict(rowptr=np.searchsorted(pres, np.arange(net.n + 1)).astype(np.int64),
+                           post=post[order].astype(np.int32),
+                           delay=ks.astype(np.int32), weight=weight,
+                           wpack=(weight + self.pack).astype(self.ring_dtype), gptr=gptr,
+                           gdelay=ks[heads].astype(np.int64),
+                           gstart=np.append(heads, net.n_edges).astype(np.int64), refr=refr, win=wk,
+                           thr=thr.astype(np.float64), is_input=is_input.copy())
             return
         self.rowptr = torch.tensor(net.rowptr(), device=dev)
         self.post = torch.tensor(net.post, device=dev)
@@ -155,6 +188,51 @@ class _Plan:
         self.accept_base = torch.tensor(~net.is_input, device=dev)
         self.inputs = torch.tensor(net.inputs, device=dev)
         self.node_ar = torch.arange(net.n, device=dev)
+
+
+_REORDER_MIN_NODES = 4096  # below this every array of the kernel fits in the core's cache anyway
+
+
+def _locality_order(net: GeometricNetwork) -> np.ndarray:
+    """A numbering that keeps neighbours close: the Z-order (Morton) curve of the node positions
+    when the network has them, else reverse Cuthill-McKee on the (symmetrised) graph."""
+    if net.positions is not None and np.isfinite(net.positions).all():
+        return _morton_order(np.asarray(net.positions, dtype=np.float64))
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    a = coo_matrix((np.ones(net.n_edges, np.int8), (net.pre, net.post)), shape=(net.n, net.n)).tocsr()
+    return np.asarray(reverse_cuthill_mckee((a + a.T).tocsr(), symmetric_mode=True), dtype=np.int64)
+
+
+def _morton_order(pos: np.ndarray) -> np.ndarray:
+    """Nodes sorted along the Z-order curve of their positions (up to 3 coordinates used)."""
+    pos = pos[:, :3]
+    d = pos.shape[1]
+    bits = 63 // max(d, 1)
+    lo, span = pos.min(0), np.ptp(pos, 0)
+    q = ((pos - lo) / np.where(span > 0, span, 1.0) * (2 ** bits - 1)).astype(np.uint64)
+    code = np.zeros(pos.shape[0], np.uint64)
+    for bit in range(bits):
+        for c in range(d):
+            code |= ((q[:, c] >> np.uint64(bit)) & np.uint64(1)) << np.uint64(bit * d + c)
+    return np.argsort(code, kind="stable").astype(np.int64)
+
+
+def _plan(net: GeometricNetwork, dt: float, dev: torch.device, dtype: torch.dtype | None, backend: str,
+          reorder: bool = False) -> _Plan:
+    """The plan of ``net`` for these settings, built once and kept on the (immutable) network.
+
+    ``reorder`` (numba only; used by :func:`simulate`, whose results are mapped back) lets the
+    kernel number the nodes for locality; the state API keeps the network's numbering.
+    """
+    dt_ = _resolve_dtype(net, dtype) if backend == "torch" else torch.float64
+    reorder = reorder and backend == "numba"
+    key = (dt, str(dev), dt_, backend, reorder)
+    plan = net._plans.get(key)
+    if plan is None:
+        plan = net._plans[key] = _Plan(net, dt, dev, dt_, backend, reorder)
+    return plan
 
 
 @dataclass(eq=False)
@@ -212,7 +290,8 @@ class GeometricState:
 
 def _numba_state(p: _Plan, t: int, b: dict[str, np.ndarray]) -> GeometricState:
     f = torch.from_numpy
-    return GeometricState(t, p.dt, "numba", f(b["S"]), f(b["ready"]), f(b["first"]), f(b["counts"]),
+    node = b["node"]  # one 32-byte record per node: potential (float64 bits), ready step, threshold, spare
+    return GeometricState(t, p.dt, "numba", f(node.view(np.float64)[:, :, 0]), f(node[:, :, 1]), f(b["first"]), f(b["counts"]),
                           f(b["arrivals"]), f(b["discarded"]), b, p)
 
 
@@ -252,18 +331,21 @@ def initial_state(net: GeometricNetwork, batch: int = 1, *, dt: float = 1.0,
     batch = _check_batch(batch)
     dev = torch.device(device) if device is not None else torch.device("cpu")
     be = _resolve_backend(backend, dev)
-    plan = _Plan(net, dt, dev, _resolve_dtype(net, dtype) if be == "torch" else torch.float64, be)
-    return _fresh_state(plan, batch)
+    return _fresh_state(_plan(net, dt, dev, dtype, be), batch)
 
 
 def _fresh_state(p: _Plan, B: int) -> GeometricState:
     N, L, M = p.n, p.L, p.M
     if p.backend == "numba":
         M1, NW = (M + 1, N) if M else (1, 1)
-        bufs: dict[str, np.ndarray] = dict(S=np.zeros((B, N)), ready=np.zeros((B, N), np.int64), first=np.full((B, N), -1, np.int64),
+        node = np.zeros((B, N, 4), np.int64)
+        node.view(np.float64)[:, :, 2] = p.np["thr"]
+        bufs: dict[str, np.ndarray] = dict(node=node, first=np.full((B, N), -1, np.int64),
                     counts=np.zeros((B, N), np.int32), arrivals=np.zeros(B, np.int64),
-                    discarded=np.zeros(B, np.int64), ring_w=np.zeros((B, L, N)),
-                    tl=np.zeros((B, L, N), np.int32),
+                    discarded=np.zeros(B, np.int64),
+                    # node-major ring for the packed kernel (no finite windows), slot-major otherwise
+                    ring_w=np.zeros((B, N, L) if (not M and p.pack) else (B, L, N), p.ring_dtype),
+                    tl=np.zeros((B, L, N + 1), np.int32),  # + 1: the packed kernel writes one past the list
                     tl_len=np.zeros((B, L), np.int64), ex_w=np.zeros((B, M1, NW)),
                     ex_ep=np.zeros((B, M1, NW), np.int32), el=np.zeros((B, M1, NW), np.int32),
                     el_len=np.zeros((B, M1), np.int64), mark=np.full((B, N), -1, np.int64),
@@ -353,8 +435,8 @@ def _numba_advance(state: GeometricState, t1: int, horizon_steps: int, f_steps: 
         record = False
     else:
         record = True
-    advance(state.t, t1, horizon_steps, p["rowptr"], p["post"], p["delay"], p["weight"], p["refr"], p["win"],
-            p["thr"], p["is_input"], state.plan.L, M1, state.plan.pack, b["S"], b["ready"], b["ring_w"], b["ring_n"], b["tl"],
+    advance(state.t, t1, horizon_steps, p["rowptr"], p["post"], p["delay"], p["weight"], p["wpack"], p["gptr"], p["gdelay"], p["gstart"], p["refr"], p["win"],
+            p["thr"], p["is_input"], state.plan.L, M1, state.plan.pack, b["node"].view(np.float64), b["node"], b["ring_w"], b["ring_n"], b["tl"],
             b["tl_len"], b["ex_w"], b["ex_ep"], b["el"], b["el_len"], b["mark"], b["cand"], b["fired"],
             b["n_fired"], b["first"], b["counts"], b["arrivals"], b["discarded"], f_steps, f_nodes, fptr,
             record, rec[0], rec[1], rec[2])
@@ -459,7 +541,7 @@ def simulate(net: GeometricNetwork, stimulus: Any, horizon: float, *, dt: float 
         raise ValidationError(f"num_threads must be a positive integer, got {num_threads!r}")
     dev = torch.device(device) if device is not None else torch.device("cpu")
     be = _resolve_backend(backend, dev)
-    plan = _Plan(net, dt, dev, _resolve_dtype(net, dtype) if be == "torch" else torch.float64, be)
+    plan = _plan(net, dt, dev, dtype, be, reorder=True)
     n_steps = n_steps_for(horizon, dt)
     fin = np.isfinite(stim)
     steps_all = np.where(fin, np.rint(np.where(fin, stim, 0) / dt), n_steps)
@@ -494,7 +576,8 @@ def _run_numba(p: _Plan, steps: np.ndarray, n_steps: int, record: bool, offset: 
     B = steps.shape[0]
     order = np.argsort(steps, axis=1, kind="stable")
     f_steps = np.ascontiguousarray(np.take_along_axis(steps, order, 1))
-    f_nodes = np.ascontiguousarray(p.net.inputs[order]).astype(np.int64)
+    inputs = p.net.inputs if p.inv is None else p.inv[p.net.inputs]
+    f_nodes = np.ascontiguousarray(inputs[order]).astype(np.int64)
     cap = 4 * p.n + 1024 if record else 0
     while True:
         st = _fresh_state(p, B)
@@ -504,13 +587,16 @@ def _run_numba(p: _Plan, steps: np.ndarray, n_steps: int, record: bool, offset: 
             break
         cap = int(rec[2].max())  # too many spikes for the buffer: run again with room for all
     b = st.buffers
-    out = [torch.from_numpy(b["first"]), torch.from_numpy(b["counts"]), torch.from_numpy(b["arrivals"]),
+    first, counts = b["first"], b["counts"]
+    if p.inv is not None:  # back to the network's numbering
+        first, counts = np.ascontiguousarray(first[:, p.inv]), np.ascontiguousarray(counts[:, p.inv])
+    out = [torch.from_numpy(first), torch.from_numpy(counts), torch.from_numpy(b["arrivals"]),
            torch.from_numpy(b["discarded"])]
     if rec is not None:
         n = rec[2]
+        nodes = np.concatenate([rec[0][i, :n[i]] for i in range(B)] or [np.zeros(0, np.int32)]).astype(np.int64)
         out += [torch.from_numpy(np.repeat(np.arange(B, dtype=np.int64) + offset, n)),
-                torch.from_numpy(np.concatenate([rec[0][i, :n[i]] for i in range(B)] or [np.zeros(0, np.int32)])
-                                 .astype(np.int64)),
+                torch.from_numpy(nodes if p.perm is None else p.perm[nodes]),
                 torch.from_numpy(np.concatenate([rec[1][i, :n[i]] for i in range(B)] or [np.zeros(0, np.int64)]))]
     return tuple(out)
 

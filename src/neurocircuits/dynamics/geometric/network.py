@@ -116,6 +116,17 @@ class GeometricNetwork:
     inputs: np.ndarray
     positions: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # the engines' derived arrays per (dt, backend, ...), built once (the arrays above never change)
+    _plans: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_plans"] = {}  # rebuilt where it is used (a pickled plan could hold CUDA tensors)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
 
     @classmethod
     def from_arrays(cls, n: int, pre: Any, post: Any, latency: Any, weight: Any = None, *,
