@@ -12,9 +12,12 @@ Two backends compute the same spike trains:
   a compiled kernel, parallel over the batch; a step costs time proportional to the nodes
   that receive an arrival, leave a window or fire, and their out-edges, not to ``N``.
   No Python runs between steps inside :func:`simulate`.
-* ``"torch"`` (CPU or CUDA): dense ``(B, N)`` tensor operations per step plus a CSR gather
-  and ``index_add_`` scatter of the firing nodes' out-edges (cost O(B N) per step plus
-  O(events)); it reads the number of spikes of each step back to the host.
+* ``"torch"`` (CPU or CUDA): dense ``(B, N)`` tensor operations per step. On the CPU the
+  firing nodes' out-edges are gathered from the CSR arrays and scattered with ``index_add_``
+  (cost O(B N) per step plus O(events); the step's spike count is read back). On CUDA they
+  are scattered as one sparse-dense product per delay (``ring[t + d] += A_d @ spikes``), so
+  nothing is read back to the host and the steps queue on the device (cost O(B E) per step,
+  spread over the GPU; spikes are read back only when ``record_spikes`` asks for them).
 
 ``backend="auto"`` picks numba on CPU when it is installed, torch otherwise.
 """
@@ -188,8 +191,31 @@ class _Plan:
         self.accept_base = torch.tensor(~net.is_input, device=dev)
         self.inputs = torch.tensor(net.inputs, device=dev)
         self.node_ar = torch.arange(net.n, device=dev)
+        # On CUDA the firing nodes' out-edges are scattered as one sparse-dense product per
+        # delay (ring[t + d] += spikes @ A_d, A_d the edges of delay d): no spike count is
+        # read back to the host, so steps queue on the device without a synchronisation.
+        self.spmm = _SPMM_ON.get(dev.type, False)
+        self.spmm_delays: list[int] = []
+        self.spmm_w: list[torch.Tensor] = []
+        self.spmm_n: list[torch.Tensor] = []
+        if self.spmm and net.n_edges:
+            import warnings
+
+            def csr(idx: torch.Tensor, vals: torch.Tensor) -> torch.Tensor:
+                with warnings.catch_warnings():  # "sparse CSR support is in beta"
+                    warnings.simplefilter("ignore", UserWarning)
+                    return torch.sparse_coo_tensor(idx, vals, (net.n, net.n), check_invariants=True
+                                                   ).coalesce().to_sparse_csr()
+
+            for d in np.unique(k):
+                sel = k == d
+                idx = torch.tensor(np.stack([net.post[sel], net.pre[sel]]), device=dev)
+                self.spmm_delays.append(int(d))
+                self.spmm_w.append(csr(idx, torch.tensor(net.weight[sel], dtype=dtype, device=dev)))
+                self.spmm_n.append(csr(idx, torch.ones(int(sel.sum()), dtype=dtype, device=dev)))
 
 
+_SPMM_ON = {"cuda": True}  # device types whose torch backend scatters by sparse matmul (tests force "cpu")
 _REORDER_MIN_NODES = 4096  # below this every array of the kernel fits in the core's cache anyway
 
 
@@ -228,7 +254,7 @@ def _plan(net: GeometricNetwork, dt: float, dev: torch.device, dtype: torch.dtyp
     """
     dt_ = _resolve_dtype(net, dtype) if backend == "torch" else torch.float64
     reorder = reorder and backend == "numba"
-    key = (dt, str(dev), dt_, backend, reorder)
+    key = (dt, str(dev), dt_, backend, reorder, backend == "torch" and _SPMM_ON.get(dev.type, False))
     plan = net._plans.get(key)
     if plan is None:
         plan = net._plans[key] = _Plan(net, dt, dev, dt_, backend, reorder)
@@ -443,7 +469,11 @@ def _numba_advance(state: GeometricState, t1: int, horizon_steps: int, f_steps: 
     state.t = t1
 
 
-def _torch_step(st: GeometricState, forced: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+_EMPTY = torch.zeros(0, dtype=torch.int64)
+
+
+def _torch_step(st: GeometricState, forced: torch.Tensor | None, spikes: bool = True
+                ) -> tuple[torch.Tensor, torch.Tensor]:
     p, buf, t = st.plan, st.buffers, st.t
     B, N, dev = st.batch_size, p.n, p.dev
     ring, ring_n, hist = buf["ring"], buf["ring_n"], buf["hist"]
@@ -479,6 +509,19 @@ def _torch_step(st: GeometricState, forced: torch.Tensor | None) -> tuple[torch.
     st.ready_at.copy_(torch.where(fire, t + p.refr, st.ready_at))
     st.first_step.copy_(torch.where(fire & (st.first_step < 0), torch.full((), t, device=dev), st.first_step))
     st.counts += fire.to(torch.int32)
+    if p.spmm:  # no host synchronisation: one sparse product per delay
+        if p.spmm_delays:
+            f = fire.to(p.dtype).T  # (N, B)
+            for d, aw, an in zip(p.spmm_delays, p.spmm_w, p.spmm_n):
+                s2 = (t + d) % p.L  # (arrivals after the horizon land in the ring but are never read)
+                ring[s2] += (aw @ f).T
+                if not p.unit_weights:
+                    ring_n[s2] += (an @ f).T
+        st.t = t + 1
+        if not spikes:
+            return _EMPTY, _EMPTY
+        b, i = fire.nonzero(as_tuple=True)
+        return b, i
     b, i = fire.nonzero(as_tuple=True)
     if b.numel():
         lo = p.rowptr.index_select(0, i)
@@ -608,6 +651,12 @@ def _run_torch(p: _Plan, steps: np.ndarray, n_steps: int, record: bool, offset: 
     live = steps[steps < n_steps]
     busy_until = int(live.max()) if live.size else -1  # no event can happen after busy_until (+ windows)
     rec: list[tuple[torch.Tensor, torch.Tensor, int]] = []
+    if p.spmm:  # every step, queued on the device; spikes are read back only when recorded
+        while st.t < n_steps:
+            t = st.t
+            b, i = _torch_step(st, stim_steps == t, spikes=record)
+            if record and b.numel():
+                rec.append((b + offset, i, t))
     while st.t < n_steps and st.t <= busy_until + p.M:
         t = st.t
         b, i = _torch_step(st, stim_steps == t)
