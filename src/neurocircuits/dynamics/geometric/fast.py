@@ -74,8 +74,7 @@ def exact_dtype(net: GeometricNetwork, dtype: torch.dtype) -> bool:
     mant = (m * 2.0 ** 53).astype(np.int64)
     low = e.astype(np.int64) - 53 + _trailing_zeros(mant)  # exponent of the lowest set bit
     q = int(-low.min())
-    in_abs = np.zeros(net.n)
-    np.add.at(in_abs, net.post, np.abs(net.weight))
+    in_abs = np.bincount(net.post, weights=np.abs(net.weight), minlength=net.n)
     bound = float(max(in_abs.max(initial=0.0), net.threshold.max(initial=0.0)))
     return math.ldexp(bound, q) < 2.0 ** bits
 
@@ -95,12 +94,23 @@ def _pack(net: GeometricNetwork) -> tuple[float, int]:
     m, e = np.frexp(np.abs(vals))
     low = e.astype(np.int64) - 53 + _trailing_zeros((m * 2.0 ** 53).astype(np.int64))
     q = int(-low.min())  # weights are multiples of 2**-q
-    in_abs = np.zeros(net.n)
-    np.add.at(in_abs, net.post, np.abs(net.weight))
+    in_abs = np.bincount(net.post, weights=np.abs(net.weight), minlength=net.n)
     in_deg = np.bincount(net.post, minlength=net.n)
     k = int(np.ceil(np.log2(max(float(in_abs.max()), 1.0)))) + 2  # P = 2**k > 2 |sum|
     bits = q + k + int(np.ceil(np.log2(float(in_deg.max()) + 2)))  # bits of count * P + sum in units 2**-q
     return (math.ldexp(1.0, k), bits) if bits <= 52 else (0.0, bits)
+
+
+def _edge_order(pre: np.ndarray, k: np.ndarray, post: np.ndarray, n: int) -> np.ndarray:
+    """Edge order by (pre, delay, post), stable: one composite int64 key (about 5x faster than
+    ``np.lexsort`` on millions of edges) when it cannot overflow."""
+    if pre.size == 0:
+        return np.zeros(0, np.int64)
+    span = int(k.max()) + 1
+    if n * span * n < 2 ** 62:
+        key = (pre.astype(np.int64) * span + k.astype(np.int64)) * n + post.astype(np.int64)
+        return np.argsort(key, kind="stable")
+    return np.lexsort((post, k, pre))
 
 
 def _trailing_zeros(x: np.ndarray) -> np.ndarray:
@@ -159,7 +169,7 @@ class _Plan:
                 pre, post = self.inv[pre], self.inv[post]
                 refr, wk, thr, is_input = refr[self.perm], wk[self.perm], thr[self.perm], is_input[self.perm]
             # out-edges of each node sorted by delay: the kernel visits one ring slot per delay group
-            order = np.lexsort((post, k, pre)) if net.n_edges else np.zeros(0, np.int64)
+            order = _edge_order(pre, k, post, net.n)
             self.pack, bits = _pack(net)
             # float32 ring when count * pack + sum is exact in its 24-bit significand
             self.ring_dtype = np.float32 if self.pack and bits <= 24 else np.float64
