@@ -9,7 +9,13 @@
    one after another with a plain per-model loop, for the same steps; the full-grid time
    (4 ranks x 5 seeds x 10,000 steps) is projected from the measured time per step.
 
-Usage: ``PYTHONPATH=src python benchmarks/rich_lazy.py [--quick] [--out FILE]``.
+3. ``--full-grid``: actually trains the whole 2AF grid of the experiment (ranks
+   {1, 30, 100, 300} x 5 seeds = 20 networks, N = 300, low_rank_ inits at g = 1.25 as in
+   ``rich-lazy``, per-seed fresh trial streams, batch 32, SGD momentum 0.9 lr 3e-3,
+   10,000 steps) with ``fit_stacked`` and times it wall-clock; writes the final loss and
+   decision accuracy per rank so the training can be checked.
+
+Usage: ``PYTHONPATH=src python benchmarks/rich_lazy.py [--quick] [--full-grid] [--out FILE]``.
 """
 
 from __future__ import annotations
@@ -86,13 +92,64 @@ def training_benchmark(n: int, m: int, steps: int) -> dict:
             "projected_full_grid_min": per_step * 10_000 * (20 / m) / 60}
 
 
+def full_grid(n: int, seeds: int, steps: int, ranks: tuple[int, ...], gain: float = 1.25) -> dict:
+    """Train ranks x seeds of 2AF stacked for ``steps`` steps, as the experiment's rank cell does."""
+    task = get_task("2AF")
+    nets, seed_of, rank_of = [], [], []
+    for s in range(seeds):
+        for r in ranks:
+            net = RateRNN(task.n_in, n, task.n_out, seed=s)
+            low_rank_(net.W_hh.data, r, gain=gain, generator=torch.Generator().manual_seed(1_000 + s))
+            nets.append(net)
+            seed_of.append(s)
+            rank_of.append(r)
+    base = task.stream(32, list(range(seeds)))
+    pick = torch.tensor(seed_of)
+
+    def batch(step: int):
+        x, y = base(step)
+        return x[pick], y[pick]
+
+    stack = StackedRateRNN.from_models(nets)
+    load0 = os.getloadavg()
+    t = time.perf_counter()
+    hist = fit_stacked(stack, batch, sequence_cross_entropy, TrainConfig(lr=3e-3, optimizer="sgd", momentum=0.9),
+                       steps, log_every=100)
+    wall = time.perf_counter() - t
+    load1 = os.getloadavg()
+    final = hist.final_loss()
+    x, y = task.batch(320, seed=12_345)
+    dec = task.decision_steps[-1]
+    acc = [float((stack.model(i)(x).detach()[:, dec].argmax(-1) == y[:, dec]).float().mean()) for i in range(len(nets))]
+    per_rank = {}
+    for r in ranks:
+        idx = [i for i, q in enumerate(rank_of) if q == r]
+        per_rank[str(r)] = {"final_loss": [float(final[i]) for i in idx], "decision_accuracy": [acc[i] for i in idx],
+                            "first_logged_loss": [float(hist.loss[0, i]) for i in idx]}
+    return {"task": "2AF", "n_hidden": n, "gain": gain, "ranks": list(ranks), "seeds": seeds, "models": len(nets),
+            "steps": steps, "batch": 32, "optimizer": "SGD momentum 0.9, lr 3e-3", "wall_s": wall,
+            "wall_min": wall / 60, "s_per_step": wall / steps, "goal_min": 15.0, "goal_met": wall / 60 < 15.0,
+            "load_average_before": load0, "load_average_after": load1, "per_rank": per_rank}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="N = 100 and fewer steps (a smoke test)")
     ap.add_argument("--out", default="benchmarks/results/rich_lazy.json")
     ap.add_argument("--part", choices=("all", "kernel", "training"), default="all")
+    ap.add_argument("--full-grid", action="store_true",
+                    help="train the whole 2AF grid (20 models x 10,000 steps) and time it")
+    ap.add_argument("--steps", type=int, default=10_000, help="steps of --full-grid")
     a = ap.parse_args()
     n = 100 if a.quick else 300
+    if a.full_grid:
+        out = a.out if a.out != ap.get_default("out") else "benchmarks/results/rich_lazy_full_grid.json"
+        res = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+               "full_grid": full_grid(n, 5, a.steps, (1, 30, 100, n) if n >= 300 else (1, 30, n))}
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(res, indent=1))
+        print(json.dumps(res, indent=1))
+        return
     res = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
            "load_average_start": os.getloadavg(),
            "kernel": kernel_benchmark(n, 1 if a.quick else 2) if a.part != "training" else None,
