@@ -73,13 +73,38 @@ def _init_names(cfg: dict, task: str) -> list[str]:
     return names + (["aligned rank 1"] if cfg["aligned"] and task != "sMNIST" else [])
 
 
+def aligned_scale(w_in: torch.Tensor, x: torch.Tensor, direction: torch.Tensor, gain: float) -> float:
+    """Singular value that gives a rank-1 ``W = c u v^T`` (``v`` = unit ``direction``) gain ``gain`` on the task's states.
+
+    A random W of Frobenius norm ``g sqrt(N)`` (the rank family) amplifies a generic state by
+    ``g`` on average: ``E ||W h||^2 = g^2 ||h||^2``. A rank-1 W whose right vector lies where
+    the states are does not: with the same Frobenius norm it amplifies them by up to
+    ``g sqrt(N)``. Here ``c = g sqrt(E ||h||^2 / E (v . h)^2)`` over the input-driven states
+    ``h = relu(W_in x)`` of reference trials ``x``, so that ``E ||W h||^2 = g^2 E ||h||^2``.
+    """
+    h = torch.relu(x.reshape(-1, x.shape[-1]).double() @ w_in.detach().double().T)
+    v = direction.double() / torch.linalg.norm(direction.double())
+    return gain * float(torch.sqrt(h.pow(2).sum(1).mean() / (h @ v).pow(2).mean()))
+
+
 def _aligned_(net: RateRNN, task, gain: float, gen: torch.Generator) -> None:
-    """Rank-1 W_hh mapping the task's main input direction onto the choice readout direction."""
-    x, _ = task.batch(512, generator=torch.Generator().manual_seed(99))
-    drive = (x.reshape(-1, x.shape[-1]) @ net.W_in.detach().T).double()
-    pc1 = torch.linalg.svd(drive - drive.mean(0), full_matrices=False)[2][0]
+    """Rank-1 W_hh ``c u v^T`` aligned with the task's input-output statistics.
+
+    ``v``: the input-driven states' cross-covariance with the choice, ``E[s h]`` over the
+    steps before the decision, with ``h = relu(W_in x)`` and ``s = +1 / -1`` for decision
+    label 1 / 2 (the RNN analogue of the student-teacher's ``beta = F^T w``); ``u``: the
+    choice readout direction ``W_out[1] - W_out[2]``, so at init the state's evidence for a
+    choice raises that choice's logit. ``c`` gives gain ``gain`` on those states
+    (:func:`aligned_scale`); at the random draw's Frobenius norm the aligned matrix would
+    amplify them by about ``g sqrt(N)`` and training diverges.
+    """
+    x, y = task.batch(512, generator=torch.Generator().manual_seed(99))
+    dec = task.decision_steps[0]
+    h = torch.relu(x[:, :dec].double() @ net.W_in.detach().double().T).mean(1)   # (trials, N)
+    s = torch.where(y[:, dec] == 1, 1.0, torch.where(y[:, dec] == 2, -1.0, 0.0)).double()
+    v = (s[:, None] * h).mean(0)
     readout = (net.W_out[1] - net.W_out[2]).detach().double()
-    aligned_low_rank_(net.W_hh.data, pc1, left=readout, gain=gain, generator=gen)
+    aligned_low_rank_(net.W_hh.data, v, left=readout, norm=aligned_scale(net.W_in, x[:, :dec], v, gain), generator=gen)
 
 
 def _eval_data(cfg: dict, task: str, seed: int):
