@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -260,7 +260,17 @@ def run(cfg: RichLazyConfig, ctx: RunContext) -> ResultTable:
     units = [Unit(f"rank-{t}-g{g}", rank_unit, (t, g, d, ck(f"{t}-g{g}"), dev)) for t, g in cells]
     units += [Unit(f"circuit-{c}", circuit_unit, (c, d, ck(f"circuit-{c}"), dev)) for c in cfg.circuits]
     units += [Unit(f"teacher-seed{s}", teacher_unit, (s, d)) for s in seeds]
-    res = ctx.map(units, desc="rich-lazy units")
+    # computed in order of importance, so a stopped run has the main cells first: the first task's
+    # main gains (claims 1, 2), the student-teacher (2), the circuits (3), the stable control, other tasks
+    n_main, n_circ = len(cfg.tasks) * len(cfg.gains), len(cfg.circuits)
+    first = list(range(min(len(cfg.gains), n_main)))
+    order = (first + list(range(len(cells) + n_circ, len(units))) + list(range(len(cells), len(cells) + n_circ))
+             + list(range(n_main, len(cells))) + list(range(len(cfg.gains), n_main)))
+    assert sorted(order) == list(range(len(units)))
+    done = ctx.map([units[i] for i in order], desc="rich-lazy units")
+    res: list[Any] = [None] * len(units)
+    for i, r in zip(order, done):
+        res[i] = r
     rank_res, circ_res, teach_res = res[:len(cells)], res[len(cells):len(cells) + len(cfg.circuits)], res[-len(seeds):]
     table = ResultTable(METRICS, [q for r in rank_res for q in r["rows"]],
                         title="Laziness measures per initialisation (rank family, aligned, stable control)")
