@@ -260,11 +260,12 @@ def run(cfg: RichLazyConfig, ctx: RunContext) -> ResultTable:
     units = [Unit(f"rank-{t}-g{g}", rank_unit, (t, g, d, ck(f"{t}-g{g}"), dev)) for t, g in cells]
     units += [Unit(f"circuit-{c}", circuit_unit, (c, d, ck(f"circuit-{c}"), dev)) for c in cfg.circuits]
     units += [Unit(f"teacher-seed{s}", teacher_unit, (s, d)) for s in seeds]
-    # computed in order of importance, so a stopped run has the main cells first: the first task's
-    # main gains (claims 1, 2), the student-teacher (2), the circuits (3), the stable control, other tasks
+    # computed in order of importance, so a stopped run has the main parts first: the student-teacher
+    # (claim 2, seconds), the first task's main gains (claims 1, 2), the circuits (3), the stable
+    # control, the other tasks
     n_main, n_circ = len(cfg.tasks) * len(cfg.gains), len(cfg.circuits)
     first = list(range(min(len(cfg.gains), n_main)))
-    order = (first + list(range(len(cells) + n_circ, len(units))) + list(range(len(cells), len(cells) + n_circ))
+    order = (list(range(len(cells) + n_circ, len(units))) + first + list(range(len(cells), len(cells) + n_circ))
              + list(range(n_main, len(cells))) + list(range(len(cfg.gains), n_main)))
     assert sorted(order) == list(range(len(units)))
     done = ctx.map([units[i] for i in order], desc="rich-lazy units")
