@@ -75,3 +75,9 @@ def test_tiny_run_writes_every_part_of_the_report(tmp_path) -> None:
     # resuming the finished run recomputes nothing and gives the same table
     again = run_experiment("rich-lazy", quick=True, seeds=2, out=tmp_path, progress=False, device="cpu", overrides=TINY)
     assert ResultTable.load(again / "results.json").rows == t.rows
+
+
+def test_an_empty_circuit_list_skips_claim_3() -> None:
+    from neurocircuits.experiments.runner import build_config
+
+    assert build_config("rich-lazy", False, None, {"circuits": ""}).circuits == ()

@@ -63,6 +63,7 @@ class RichLazyConfig(ExperimentConfig):
     teacher_scale: float = 0.1           # ||W1(0)||_F = ||W2(0)||_F in the linear student
     teacher_steps: int = 1000
     teacher_lr: float = 0.05
+    MAY_BE_EMPTY = frozenset({"circuits"})   # an empty list skips claim 3
     QUICK = {"seeds": 3, "tasks": ("2AF",), "gains": (1.25,), "n_hidden": 100, "ranks": (1, 30, 100),
              "steps": 1000, "circuits": ("white1986", "dale", "geometric"), "teacher_dim": 40, "teacher_steps": 400}
 
