@@ -70,6 +70,16 @@ def test_aligned_low_rank_spans_the_directions_with_matched_norm() -> None:
         aligned_low_rank_(w, torch.ones(29))
 
 
+def test_aligned_low_rank_keeps_the_sign_of_the_directions() -> None:
+    g = _gen(3)
+    v, u = torch.randn(40, generator=g, dtype=torch.float64), torch.randn(25, generator=g, dtype=torch.float64)
+    w = torch.empty(25, 40, dtype=torch.float64)
+    for sv, su in ((1, 1), (-1, 1), (1, -1), (-1, -1)):
+        aligned_low_rank_(w, sv * v, left=su * u, norm=2.0)
+        want = 2.0 * sv * su * torch.outer(u, v) / (torch.linalg.norm(u) * torch.linalg.norm(v))
+        assert torch.allclose(w, want, atol=1e-12)
+
+
 def test_circuit_weight_orientation_and_scaling() -> None:
     c = Circuit(["a", "b"], pre=[0], post=[1], weight=[-4.0])
     w = circuit_weight(c, gain=None, spectral_radius=None)

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -63,6 +63,7 @@ class RichLazyConfig(ExperimentConfig):
     teacher_scale: float = 0.1           # ||W1(0)||_F = ||W2(0)||_F in the linear student
     teacher_steps: int = 1000
     teacher_lr: float = 0.05
+    MAY_BE_EMPTY = frozenset({"circuits"})   # an empty list skips claim 3
     QUICK = {"seeds": 3, "tasks": ("2AF",), "gains": (1.25,), "n_hidden": 100, "ranks": (1, 30, 100),
              "steps": 1000, "circuits": ("white1986", "dale", "geometric"), "teacher_dim": 40, "teacher_steps": 400}
 
@@ -73,13 +74,38 @@ def _init_names(cfg: dict, task: str) -> list[str]:
     return names + (["aligned rank 1"] if cfg["aligned"] and task != "sMNIST" else [])
 
 
+def aligned_scale(w_in: torch.Tensor, x: torch.Tensor, direction: torch.Tensor, gain: float) -> float:
+    """Singular value that gives a rank-1 ``W = c u v^T`` (``v`` = unit ``direction``) gain ``gain`` on the task's states.
+
+    A random W of Frobenius norm ``g sqrt(N)`` (the rank family) amplifies a generic state by
+    ``g`` on average: ``E ||W h||^2 = g^2 ||h||^2``. A rank-1 W whose right vector lies where
+    the states are does not: with the same Frobenius norm it amplifies them by up to
+    ``g sqrt(N)``. Here ``c = g sqrt(E ||h||^2 / E (v . h)^2)`` over the input-driven states
+    ``h = relu(W_in x)`` of reference trials ``x``, so that ``E ||W h||^2 = g^2 E ||h||^2``.
+    """
+    h = torch.relu(x.reshape(-1, x.shape[-1]).double() @ w_in.detach().double().T)
+    v = direction.double() / torch.linalg.norm(direction.double())
+    return gain * float(torch.sqrt(h.pow(2).sum(1).mean() / (h @ v).pow(2).mean()))
+
+
 def _aligned_(net: RateRNN, task, gain: float, gen: torch.Generator) -> None:
-    """Rank-1 W_hh mapping the task's main input direction onto the choice readout direction."""
-    x, _ = task.batch(512, generator=torch.Generator().manual_seed(99))
-    drive = (x.reshape(-1, x.shape[-1]) @ net.W_in.detach().T).double()
-    pc1 = torch.linalg.svd(drive - drive.mean(0), full_matrices=False)[2][0]
+    """Rank-1 W_hh ``c u v^T`` aligned with the task's input-output statistics.
+
+    ``v``: the input-driven states' cross-covariance with the choice, ``E[s h]`` over the
+    steps before the decision, with ``h = relu(W_in x)`` and ``s = +1 / -1`` for decision
+    label 1 / 2 (the RNN analogue of the student-teacher's ``beta = F^T w``); ``u``: the
+    choice readout direction ``W_out[1] - W_out[2]``, so at init the state's evidence for a
+    choice raises that choice's logit. ``c`` gives gain ``gain`` on those states
+    (:func:`aligned_scale`); at the random draw's Frobenius norm the aligned matrix would
+    amplify them by about ``g sqrt(N)`` and training diverges.
+    """
+    x, y = task.batch(512, generator=torch.Generator().manual_seed(99))
+    dec = task.decision_steps[0]
+    h = torch.relu(x[:, :dec].double() @ net.W_in.detach().double().T).mean(1)   # (trials, N)
+    s = torch.where(y[:, dec] == 1, 1.0, torch.where(y[:, dec] == 2, -1.0, 0.0)).double()
+    v = (s[:, None] * h).mean(0)
     readout = (net.W_out[1] - net.W_out[2]).detach().double()
-    aligned_low_rank_(net.W_hh.data, pc1, left=readout, gain=gain, generator=gen)
+    aligned_low_rank_(net.W_hh.data, v, left=readout, norm=aligned_scale(net.W_in, x[:, :dec], v, gain), generator=gen)
 
 
 def _eval_data(cfg: dict, task: str, seed: int):
@@ -235,7 +261,18 @@ def run(cfg: RichLazyConfig, ctx: RunContext) -> ResultTable:
     units = [Unit(f"rank-{t}-g{g}", rank_unit, (t, g, d, ck(f"{t}-g{g}"), dev)) for t, g in cells]
     units += [Unit(f"circuit-{c}", circuit_unit, (c, d, ck(f"circuit-{c}"), dev)) for c in cfg.circuits]
     units += [Unit(f"teacher-seed{s}", teacher_unit, (s, d)) for s in seeds]
-    res = ctx.map(units, desc="rich-lazy units")
+    # computed in order of importance, so a stopped run has the main parts first: the student-teacher
+    # (claim 2, seconds), the first task's main gains (claims 1, 2), the circuits (3), the stable
+    # control, the other tasks
+    n_main, n_circ = len(cfg.tasks) * len(cfg.gains), len(cfg.circuits)
+    first = list(range(min(len(cfg.gains), n_main)))
+    order = (list(range(len(cells) + n_circ, len(units))) + first + list(range(len(cells), len(cells) + n_circ))
+             + list(range(n_main, len(cells))) + list(range(len(cfg.gains), n_main)))
+    assert sorted(order) == list(range(len(units)))
+    done = ctx.map([units[i] for i in order], desc="rich-lazy units")
+    res: list[Any] = [None] * len(units)
+    for i, r in zip(order, done):
+        res[i] = r
     rank_res, circ_res, teach_res = res[:len(cells)], res[len(cells):len(cells) + len(cfg.circuits)], res[-len(seeds):]
     table = ResultTable(METRICS, [q for r in rank_res for q in r["rows"]],
                         title="Laziness measures per initialisation (rank family, aligned, stable control)")

@@ -94,7 +94,8 @@ def _orthonormal_rows(directions: torch.Tensor, what: str) -> torch.Tensor:
         raise ValidationError(f"{what} are all zero")
     if not bool(keep.all()):
         raise ValidationError(f"{what} must be linearly independent ({int(keep.sum())} of {d.shape[0]} are)")
-    return q.T  # (k, dim), orthonormal rows spanning the directions
+    sign = torch.where(r.diagonal() < 0, -1.0, 1.0).to(q.dtype)   # row i keeps the sign of direction i
+    return (q * sign).T  # (k, dim), orthonormal rows spanning the directions (Gram-Schmidt order)
 
 
 @torch.no_grad()
@@ -105,7 +106,8 @@ def aligned_low_rank_(weight: torch.Tensor, directions: torch.Tensor, left: torc
 
     ``weight = c * U V^T`` where the rows of ``V^T`` are an orthonormal basis of the k
     ``directions`` (``(k, in)`` or a vector), the columns of ``U`` an orthonormal basis of
-    ``left`` (``(k, out)``; default: random, from ``generator``), all singular values are
+    ``left`` (``(k, out)``; default: random, from ``generator``), each with the sign of the
+    direction it comes from (Gram-Schmidt order), all singular values are
     equal, and ``c`` sets ``||weight||_F`` to ``norm`` (default: the Frobenius norm of the
     Gaussian draw of :func:`low_rank_` with the same ``gain`` and ``generator``, so an aligned
     and a random rank-k init of one seed have the same norm).

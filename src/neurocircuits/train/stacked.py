@@ -129,13 +129,13 @@ def fit_stacked(
         per_model = loss_fn(model(x), target)
         per_model.sum().backward()
         opt.step()
-        with torch.no_grad():
-            lv = per_model.detach().double().cpu()
+        with torch.no_grad():   # summed on the model's device: one host copy per log window, not per step
+            lv = per_model.detach().double()
             window = lv if window is None else window + lv
             count += 1
         done = step + 1
         if done % log_every == 0:
-            logged.append(window / count)
+            logged.append((window / count).cpu())
             log_steps.append(done)
             window, count = None, 0
         if ckpt is not None and (done % checkpoint_every == 0 or done == steps) and window is None:
@@ -143,7 +143,7 @@ def fit_stacked(
                          "wall_time_s": wall + time.perf_counter() - t0, "log_steps": log_steps,
                          "logged": logged}, ckpt)
     if window is not None:  # a partial last window
-        logged.append(window / count)
+        logged.append((window / count).cpu())
         log_steps.append(steps)
     loss = torch.stack(logged) if logged else torch.zeros(0, 0)
     return StackedHistory(log_steps, loss, wall + time.perf_counter() - t0)
