@@ -287,7 +287,9 @@ def run(cfg: RichLazyConfig, ctx: RunContext) -> ResultTable:
         ranks = [n for n in dict.fromkeys(r["names"]) if n.startswith("rank")]
         lo, hi = ranks[0], ranks[-1]
         acc = {n: summarize(_values(table, "decision_accuracy", seeds, task=t, gain=g, init=n)) for n in dict.fromkeys(r["names"])}
-        text.append(f"**{t}, g = {g}** (decision accuracy: " + ", ".join(f"{n} {a.format(3)}" for n, a in acc.items()) + ")")
+        # a blank line before each cell's heading, so Markdown does not fold it into the list above
+        text.append(("\n" if text else "") + f"**{t}, g = {g}** (decision accuracy: "
+                    + ", ".join(f"{n} {a.format(3)}" for n, a in acc.items()) + ")")
         failed = [n for n, a in acc.items() if not a.mean >= 0.6]
         if failed:
             text.append(f"- {', '.join(failed)} did not learn the task (decision accuracy < 0.6): a failed fit, not a lazy one")
