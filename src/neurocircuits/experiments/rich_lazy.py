@@ -282,7 +282,8 @@ def run(cfg: RichLazyConfig, ctx: RunContext) -> ResultTable:
                         [q for r in teach_res for q in r], title="Linear student-teacher (claim 2, theory setting)")
     ctx.add_table(circ, "circuits", by=["family", "arm", "init"])
     ctx.add_table(teach, "teacher", by=["init"])
-    text, parts1, parts2 = [], [], []
+    text: list[str] = []
+    parts1, parts2 = [], []
     for (t, g), r in zip(cells, rank_res):
         ranks = [n for n in dict.fromkeys(r["names"]) if n.startswith("rank")]
         lo, hi = ranks[0], ranks[-1]
