@@ -479,9 +479,6 @@ def _numba_advance(state: GeometricState, t1: int, horizon_steps: int, f_steps: 
     state.t = t1
 
 
-_EMPTY = torch.zeros(0, dtype=torch.int64)
-
-
 def _torch_step(st: GeometricState, forced: torch.Tensor | None, spikes: bool = True
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     p, buf, t = st.plan, st.buffers, st.t
@@ -529,7 +526,8 @@ def _torch_step(st: GeometricState, forced: torch.Tensor | None, spikes: bool = 
                     ring_n[s2] += (an @ f).T
         st.t = t + 1
         if not spikes:
-            return _EMPTY, _EMPTY
+            none = torch.zeros(0, dtype=torch.int64, device=dev)
+            return none, none
         b, i = fire.nonzero(as_tuple=True)
         return b, i
     b, i = fire.nonzero(as_tuple=True)
