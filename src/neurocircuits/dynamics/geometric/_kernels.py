@@ -29,12 +29,36 @@ import numpy as np
 from numba import njit, prange
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _forced_spikes(b, t, f_steps, f_nodes, fptr, fired_row, nf):
+    """Append the input nodes forced to fire at step ``t`` to ``fired_row``; returns the new count."""
+    K = f_steps.shape[1]
+    while fptr[b] < K and f_steps[b, fptr[b]] <= t:
+        if f_steps[b, fptr[b]] == t:
+            fired_row[nf] = f_nodes[b, fptr[b]]
+            nf += 1
+        fptr[b] += 1
+    return nf
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _count_spike(b, j, t, first, counts, record, rec_node, rec_step, rec_len):
+    """Book a spike of node ``j`` at step ``t``: first-spike step, count, and the record if asked."""
+    if counts[b, j] == 0:
+        first[b, j] = t
+    counts[b, j] += 1
+    if record:
+        r = rec_len[b]
+        if r < rec_node.shape[1]:
+            rec_node[b, r] = j
+            rec_step[b, r] = t
+        rec_len[b] = r + 1
+
+
 @njit(cache=True, nogil=True, boundscheck=False)
 def _element(b, t0, t1, horizon_steps, rowptr, post, delay, weight, refr, win, thr, is_input, L, M1, pack,
              S, ready, ring_w, ring_n, tl, tl_len, ex_w, ex_ep, el, el_len, mark, cand, fired, n_fired,
              first, counts, arrivals, discarded, f_steps, f_nodes, fptr, record, rec_node, rec_step, rec_len):
-    cap = rec_node.shape[1]
-    K = f_steps.shape[1]
     for t in range(t0, t1):
         slot = t % L
         eslot = t % M1
@@ -91,24 +115,12 @@ def _element(b, t0, t1, horizon_steps, rowptr, post, delay, weight, refr, win, t
             if t >= ready[b, j] and S[b, j] >= thr[j]:
                 fired[b, nf] = j
                 nf += 1
-        while fptr[b] < K and f_steps[b, fptr[b]] <= t:  # forced input spikes
-            if f_steps[b, fptr[b]] == t:
-                fired[b, nf] = f_nodes[b, fptr[b]]
-                nf += 1
-            fptr[b] += 1
+        nf = _forced_spikes(b, t, f_steps, f_nodes, fptr, fired[b], nf)
         for q in range(nf):
             j = fired[b, q]
             S[b, j] = 0.0
             ready[b, j] = t + refr[j]
-            if counts[b, j] == 0:
-                first[b, j] = t
-            counts[b, j] += 1
-            if record:
-                r = rec_len[b]
-                if r < cap:
-                    rec_node[b, r] = j
-                    rec_step[b, r] = t
-                rec_len[b] = r + 1
+            _count_spike(b, j, t, first, counts, record, rec_node, rec_step, rec_len)
             for e in range(rowptr[j], rowptr[j + 1]):
                 a = t + delay[e]
                 if a >= horizon_steps:  # would arrive after the horizon: never happens
@@ -141,15 +153,11 @@ def _element_packed(b, t0, t1, horizon_steps, gptr, gdelay, gstart, post, wpack,
     Here the ring is node-major, ``ring_w[b, node, slot]``: the pending arrivals of a node
     for every slot share a cache line, and so do those of nearby nodes.
     """
-    cap = rec_node.shape[1]
-    K = f_steps.shape[1]
     rw = ring_w[b]
     tlb = tl[b]
     tll = tl_len[b]
     nfb = nodef[b]  # [j, 0] potential, [j, 2] threshold (float64)
     nib = node[b]  # [j, 1] ready step (int64): one cache line per node
-    cnt = counts[b]
-    fst = first[b]
     fr = fired[b]
     inv = 1.0 / pack
     nf = 0
@@ -175,24 +183,12 @@ def _element_packed(b, t0, t1, horizon_steps, gptr, gdelay, gstart, post, wpack,
         tll[slot] = 0
         arrivals[b] += arr
         discarded[b] += disc
-        while fptr[b] < K and f_steps[b, fptr[b]] <= t:  # forced input spikes
-            if f_steps[b, fptr[b]] == t:
-                fr[nf] = f_nodes[b, fptr[b]]
-                nf += 1
-            fptr[b] += 1
+        nf = _forced_spikes(b, t, f_steps, f_nodes, fptr, fr, nf)
         for q in range(nf):
             j = fr[q]
             nfb[j, 0] = 0.0
             nib[j, 1] = t + refr[j]
-            if cnt[j] == 0:
-                fst[j] = t
-            cnt[j] += 1
-            if record:
-                r = rec_len[b]
-                if r < cap:
-                    rec_node[b, r] = j
-                    rec_step[b, r] = t
-                rec_len[b] = r + 1
+            _count_spike(b, j, t, first, counts, record, rec_node, rec_step, rec_len)
             for g in range(gptr[j], gptr[j + 1]):  # delay groups, by increasing delay
                 d = gdelay[g]
                 if t + d >= horizon_steps:  # these and later groups arrive after the horizon
