@@ -81,3 +81,12 @@ def test_an_empty_circuit_list_skips_claim_3() -> None:
     from neurocircuits.experiments.runner import build_config
 
     assert build_config("rich-lazy", False, None, {"circuits": ""}).circuits == ()
+
+
+def test_unknown_task_is_refused_before_anything_runs() -> None:
+    from neurocircuits.errors import UnknownNameError
+    from neurocircuits.experiments.runner import build_config
+
+    with pytest.raises(UnknownNameError, match="XYZ"):
+        build_config("rich-lazy", quick=True, overrides={"tasks": ("XYZ",)})
+    assert build_config("rich-lazy", quick=True, overrides={"tasks": ("DMS", "sMNIST")}).tasks == ("DMS", "sMNIST")

@@ -19,6 +19,8 @@ import torch
 
 from neurocircuits.circuit import from_connectome, geometric, random_dale
 from neurocircuits.data import get_task, smnist, smnist_stream, student_teacher
+from neurocircuits.data.neurogym_tasks import TASKS
+from neurocircuits.errors import UnknownNameError
 from neurocircuits.experiments.context import RunContext, Unit
 from neurocircuits.experiments.registry import Experiment, ExperimentConfig
 from neurocircuits.init import aligned_low_rank_, circuit_weight, low_rank_
@@ -64,6 +66,13 @@ class RichLazyConfig(ExperimentConfig):
     teacher_steps: int = 1000
     teacher_lr: float = 0.05
     MAY_BE_EMPTY = frozenset({"circuits"})   # an empty list skips claim 3
+    def validate(self) -> None:
+        super().validate()
+        known = [*TASKS, "sMNIST"]
+        for name in self.tasks:
+            if name not in known:  # before any unit runs, not when its unit is reached
+                raise UnknownNameError("task (config field 'tasks')", name, known)
+
     QUICK = {"seeds": 3, "tasks": ("2AF",), "gains": (1.25,), "n_hidden": 100, "ranks": (1, 30, 100),
              "steps": 1000, "circuits": ("white1986", "dale", "geometric"), "teacher_dim": 40, "teacher_steps": 400}
 
