@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from neurocircuits.report.table import ResultTable
 
@@ -63,6 +63,11 @@ def plot_mean_spread(
             ax.set_xticks(xx, [str(v) for v in xs], rotation=30, ha="right")
     if logx:
         ax.set_xscale("log")
+        vals = [r.get(x) for r in t.rows]
+        xv = sorted({float(v) for v in vals if isinstance(v, (int, float)) and v > 0})
+        if 0 < len(xv) <= 12:  # ticks at the values measured, written plainly (no 3x10^0 clutter)
+            ax.set_xticks(xv, [f"{v:g}" for v in xv])
+            ax.xaxis.set_minor_formatter(NullFormatter())
     if integer_x:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel or x)
