@@ -63,8 +63,8 @@ def plot_mean_spread(
             ax.set_xticks(xx, [str(v) for v in xs], rotation=30, ha="right")
     if logx:
         ax.set_xscale("log")
-        vals = [r.get(x) for r in t.rows]
-        xv = sorted({float(v) for v in vals if isinstance(v, (int, float)) and v > 0})
+        xraw = [r.get(x) for r in t.rows]
+        xv = sorted({float(v) for v in xraw if isinstance(v, (int, float)) and v > 0})
         if 0 < len(xv) <= 12:  # ticks at the values measured, written plainly (no 3x10^0 clutter)
             ax.set_xticks(xv, [f"{v:g}" for v in xv])
             ax.xaxis.set_minor_formatter(NullFormatter())
