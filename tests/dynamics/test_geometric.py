@@ -316,3 +316,58 @@ def test_sync_free_sparse_matmul_scatter_is_exact(seed: int, monkeypatch: pytest
     for t in range(int(30.0 / dt)):
         s, _ = step(net, s, inputs=steps == t)
     assert torch.equal(s.counts[0], ref.counts[0])
+
+
+@pytest.mark.skipif(not numba_available(), reason="numba (the [fast] extra) not installed")
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("parts", [2, 3, 7])
+def test_one_stimulus_split_over_threads_is_exact(seed: int, parts: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """simulate() splits one stimulus over threads (node parts, two phases per step) when the
+    batch leaves threads idle; forced here on small networks with inhibition and the locality
+    numbering: the reference's spike trains, counts, arrivals and discards."""
+    from neurocircuits.dynamics.geometric import fast
+
+    monkeypatch.setattr(fast, "_SPLIT_MIN_EDGES", 0)
+    monkeypatch.setattr(fast, "_SPLIT_PARTS", parts)
+    monkeypatch.setattr(fast, "_REORDER_MIN_NODES", 0 if seed % 2 else 10 ** 9)
+    dt = 0.5
+    net = random_grid_network(seed, n=60, dt=dt, window=False)
+    stim = random_stimulus(seed, 3, net.n_inputs, dt)
+    ref = simulate_reference(net, stim, horizon=30.0)
+    for record in (True, False):
+        got = simulate(net, stim, horizon=30.0, dt=dt, record_spikes=record, backend="numba", num_threads=4)
+        if record:
+            for b in range(stim.shape[0]):
+                assert got.spike_trains(b) == ref.spike_trains(b)
+        assert torch.equal(got.counts, ref.counts) and torch.equal(got.first_spike, ref.first_spike)
+        assert torch.equal(got.arrivals, ref.arrivals) and torch.equal(got.discarded, ref.discarded)
+    plan = next(p for k, p in net._plans.items() if k[4])
+    sp = plan.split(parts)
+    assert sp["bounds"][0] == 0 and sp["bounds"][-1] == net.n and np.all(np.diff(sp["bounds"]) >= 0)
+    assert len(plan._splits) == 1  # built once per part count
+
+
+@pytest.mark.skipif(not numba_available(), reason="numba (the [fast] extra) not installed")
+def test_split_is_chosen_only_where_it_pays(monkeypatch: pytest.MonkeyPatch) -> None:
+    from neurocircuits.dynamics.geometric import fast
+    import numba
+
+    big = GeometricNetwork.from_arrays(3, [0, 1], [1, 2], [1.0, 1.0], inputs=[0])
+    windowed = GeometricNetwork.from_arrays(3, [0, 1], [1, 2], [1.0, 1.0], window=2.0, inputs=[0])
+    monkeypatch.setattr(fast, "_SPLIT_MIN_EDGES", 0)
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        assert fast._split_parts(fast._plan(big, 1.0, torch.device("cpu"), None, "numba"), 1) == 0  # one thread
+        monkeypatch.setattr(fast, "_SPLIT_PARTS", 3)  # a forced part count applies on any machine
+        assert fast._split_parts(fast._plan(big, 1.0, torch.device("cpu"), None, "numba"), 2) == 3
+        monkeypatch.setattr(fast, "_SPLIT_PARTS", None)
+        if numba.config.NUMBA_NUM_THREADS >= 2:
+            numba.set_num_threads(2)
+            assert fast._split_parts(fast._plan(big, 1.0, torch.device("cpu"), None, "numba"), 1) == 2
+            assert fast._split_parts(fast._plan(big, 1.0, torch.device("cpu"), None, "numba"), 2) == 0  # batch fills them
+            assert fast._split_parts(fast._plan(windowed, 1.0, torch.device("cpu"), None, "numba"), 1) == 0
+            monkeypatch.setattr(fast, "_SPLIT_MIN_EDGES", 10)
+            assert fast._split_parts(fast._plan(big, 1.0, torch.device("cpu"), None, "numba"), 1) == 0  # too small
+    finally:
+        numba.set_num_threads(old)

@@ -227,3 +227,112 @@ def advance(t0, t1, horizon_steps, rowptr, post, delay, weight, wpack, gptr, gde
                  first, counts, arrivals, discarded, f_steps, f_nodes, fptr, record, rec_node, rec_step,
                  rec_len)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# One stimulus on several threads: the nodes are split into P parts (contiguous ranges of the
+# kernel's numbering, balanced by in-degree), and each part owns its nodes' pending arrivals,
+# potentials and touched lists. A step is two parallel phases: every part receives the
+# arrivals of its own nodes and decides which of them fire; then every part scatters the spikes
+# of *all* parts along the edges that end in its own nodes (each node's out-edges are grouped by
+# target part, then by delay). No two threads ever write the same entry, so no atomics are
+# needed; the end of each phase is the only synchronisation.
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _receive_part(k, t, slot, lo, hi, b, refr, is_input, pack, rw, nfb, nib, tl, tl_len, fired, n_fired,
+                  first, counts, arr_p, disc_p, f_steps, f_nodes, fptr, record, rec_node, rec_step, rec_len):
+    """Phase 1 of part ``k`` at step ``t``: sum its nodes' arrivals, decide and book its spikes."""
+    inv = 1.0 / pack
+    row = tl[k, slot]
+    fr = fired[k]
+    nf = 0
+    arr = 0
+    disc = 0
+    for q in range(tl_len[k, slot]):
+        j = row[q]
+        v = rw[j, slot]
+        rw[j, slot] = 0.0
+        c = np.int64(v * inv + 0.5)
+        arr += c
+        acc = (t >= nib[j, 1]) and not is_input[j]
+        disc += c * np.int64(not acc)
+        s = nfb[j, 0] + (v - c * pack) * acc
+        nfb[j, 0] = s
+        fr[nf] = j
+        nf += np.int64(acc and s >= nfb[j, 2])
+    tl_len[k, slot] = 0
+    arr_p[k] += arr
+    disc_p[k] += disc
+    K = f_steps.shape[1]
+    while fptr[k] < K and f_steps[b, fptr[k]] <= t:
+        if f_steps[b, fptr[k]] == t:
+            j = f_nodes[b, fptr[k]]
+            if lo <= j and j < hi:
+                fr[nf] = j
+                nf += 1
+        fptr[k] += 1
+    for q in range(nf):
+        j = fr[q]
+        nfb[j, 0] = 0.0
+        nib[j, 1] = t + refr[j]
+        if counts[j] == 0:
+            first[j] = t
+        counts[j] += 1
+        if record:
+            r = rec_len[k]
+            if r < rec_node.shape[1]:
+                rec_node[k, r] = j
+                rec_step[k, r] = t
+            rec_len[k] = r + 1
+    n_fired[k] = nf
+
+
+@njit(cache=True, nogil=True, boundscheck=False)
+def _scatter_part(k, t, slot, horizon_steps, P, pg, gdelay, gstart, post, wpack, L, rw, tl, tl_len, fired,
+                  n_fired):
+    """Phase 2 of part ``k`` at step ``t``: the spikes of every part, along the edges into part ``k``."""
+    for kk in range(P):
+        frk = fired[kk]
+        for q in range(n_fired[kk]):
+            j = frk[q]
+            for g in range(pg[j * P + k], pg[j * P + k + 1]):  # this node's delay groups into part k
+                d = gdelay[g]
+                if t + d >= horizon_steps:
+                    break
+                s2 = slot + d
+                if s2 >= L:
+                    s2 -= L
+                ln = tl_len[k, s2]
+                trow = tl[k, s2]
+                for e in range(gstart[g], gstart[g + 1]):
+                    p = post[e]
+                    v = rw[p, s2]
+                    trow[ln] = p
+                    ln += np.int64(v == 0.0)
+                    rw[p, s2] = v + wpack[e]
+                tl_len[k, s2] = ln
+
+
+@njit(cache=True, parallel=True, boundscheck=False)
+def advance_split(b, t0, t1, horizon_steps, bounds, pg, gdelay, gstart, post, wpack, refr, is_input, L, pack,
+                  nodef, node, ring_w, tl, tl_len, fired, n_fired, first, counts, arr_p, disc_p,
+                  f_steps, f_nodes, fptr, record, rec_node, rec_step, rec_len):
+    """Run steps ``t0 .. t1 - 1`` of batch element ``b`` on ``P = len(bounds) - 1`` threads
+    (infinite windows, packed ring; the arrays of one element, part-indexed where they are
+    per part)."""
+    P = bounds.shape[0] - 1
+    rw = ring_w[b]
+    nfb = nodef[b]
+    nib = node[b]
+    fb = first[b]
+    cb = counts[b]
+    for t in range(t0, t1):
+        slot = t % L
+        for k in prange(P):
+            _receive_part(k, t, slot, bounds[k], bounds[k + 1], b, refr, is_input, pack, rw, nfb, nib, tl, tl_len,
+                          fired, n_fired, fb, cb, arr_p, disc_p, f_steps, f_nodes, fptr, record, rec_node,
+                          rec_step, rec_len)
+        for k in prange(P):
+            _scatter_part(k, t, slot, horizon_steps, P, pg, gdelay, gstart, post, wpack, L, rw, tl, tl_len, fired,
+                          n_fired)

@@ -187,6 +187,7 @@ class _Plan:
                            gdelay=ks[heads].astype(np.int64),
                            gstart=np.append(heads, net.n_edges).astype(np.int64), refr=refr, win=wk,
                            thr=thr.astype(np.float64), is_input=is_input.copy())
+            self._splits: dict[int, dict[str, np.ndarray]] = {}
             return
         self.rowptr = torch.tensor(net.rowptr(), device=dev)
         self.post = torch.tensor(net.post, device=dev)
@@ -223,6 +224,42 @@ class _Plan:
                 self.spmm_delays.append(int(d))
                 self.spmm_w.append(csr(idx, torch.tensor(net.weight[sel], dtype=dtype, device=dev)))
                 self.spmm_n.append(csr(idx, torch.ones(int(sel.sum()), dtype=dtype, device=dev)))
+
+    def split(self, parts: int) -> dict[str, np.ndarray]:
+        """The arrays of :func:`~._kernels.advance_split` for ``parts`` threads (numba plans with a
+        packed ring and no finite window), built once per part count.
+
+        Nodes ``bounds[k] .. bounds[k + 1] - 1`` (kernel numbering) form part ``k``; the
+        bounds balance the in-degree, the work a part does. Edges are sorted by (source,
+        target part, delay, target): the delay groups of node ``j`` into part ``k`` are
+        ``pg[j * parts + k] .. pg[j * parts + k + 1] - 1``.
+        """
+        got = self._splits.get(parts)
+        if got is not None:
+            return got
+        p, n = self.np, self.n
+        pre = np.repeat(np.arange(n, dtype=np.int64), np.diff(p["rowptr"]))
+        post, k = p["post"].astype(np.int64), p["delay"].astype(np.int64)
+        load = np.cumsum(np.bincount(post, minlength=n))
+        cuts = np.searchsorted(load, load[-1] * np.arange(1, parts) / parts, side="right") if n else np.zeros(0, int)
+        bounds = np.concatenate([[0], np.maximum.accumulate(np.clip(cuts, 0, n)), [n]]).astype(np.int64)
+        part = np.searchsorted(bounds, post, side="right") - 1
+        span = int(k.max()) + 1 if k.size else 1
+        if n * parts * span * n < 2 ** 62:
+            order = np.argsort(((pre * parts + part) * span + k) * n + post, kind="stable")
+        else:
+            order = np.lexsort((post, k, part, pre))
+        pre, part, k = pre[order], part[order], k[order]
+        new = np.ones(order.size, bool)
+        new[1:] = (pre[1:] != pre[:-1]) | (part[1:] != part[:-1]) | (k[1:] != k[:-1])
+        heads = np.flatnonzero(new)
+        got = dict(bounds=bounds,
+                   pg=np.searchsorted(pre[heads] * parts + part[heads], np.arange(n * parts + 1)).astype(np.int64),
+                   gdelay=k[heads], gstart=np.append(heads, order.size).astype(np.int64),
+                   post=p["post"][order], wpack=p["wpack"][order],
+                   cap=np.int64(int(np.diff(bounds).max(initial=0)) + 1))
+        self._splits[parts] = got
+        return got
 
 
 _SPMM_ON = {"cuda": True}  # device types whose torch backend scatters by sparse matmul (tests force "cpu")
@@ -623,17 +660,39 @@ def simulate(net: GeometricNetwork, stimulus: Any, horizon: float, *, dt: float 
     return res
 
 
+def _split_parts(p: _Plan, B: int) -> int:
+    """Threads to split each stimulus over (0: one thread per stimulus, the default kernel).
+
+    A stimulus is split only when the batch leaves threads idle, the network is large enough
+    for a step's work to outweigh two thread synchronisations (about 1 us each), and the lean
+    kernel applies (packed ring, no finite window)."""
+    import numba
+
+    threads = int(numba.get_num_threads()) if _SPLIT_PARTS is None else _SPLIT_PARTS
+    if threads < 2 or B >= threads or p.M or not p.pack or p.net.n_edges < _SPLIT_MIN_EDGES:
+        return 0
+    return threads
+
+
+_SPLIT_MIN_EDGES = 2 ** 18  # below this (e.g. 10k nodes x degree 25) one thread per stimulus is as fast
+_SPLIT_PARTS: int | None = None  # tests force a part count (also on a one-core machine)
+
+
 def _run_numba(p: _Plan, steps: np.ndarray, n_steps: int, record: bool, offset: int) -> tuple:
     B = steps.shape[0]
     order = np.argsort(steps, axis=1, kind="stable")
     f_steps = np.ascontiguousarray(np.take_along_axis(steps, order, 1))
     inputs = p.net.inputs if p.inv is None else p.inv[p.net.inputs]
     f_nodes = np.ascontiguousarray(inputs[order]).astype(np.int64)
+    parts = _split_parts(p, B)
     cap = 4 * p.n + 1024 if record else 0
     while True:
         st = _fresh_state(p, B)
-        rec = (np.zeros((B, cap), np.int32), np.zeros((B, cap), np.int64), np.zeros(B, np.int64)) if record else None
-        _numba_advance(st, n_steps, n_steps, f_steps, f_nodes, np.zeros(B, np.int64), rec)
+        if parts:
+            rec = _advance_split(p, st, parts, n_steps, f_steps, f_nodes, record, cap)
+        else:
+            rec = (np.zeros((B, cap), np.int32), np.zeros((B, cap), np.int64), np.zeros(B, np.int64)) if record else None
+            _numba_advance(st, n_steps, n_steps, f_steps, f_nodes, np.zeros(B, np.int64), rec)
         if rec is None or rec[2].max(initial=0) <= cap:
             break
         cap = int(rec[2].max())  # too many spikes for the buffer: run again with room for all
@@ -645,11 +704,36 @@ def _run_numba(p: _Plan, steps: np.ndarray, n_steps: int, record: bool, offset: 
            torch.from_numpy(b["discarded"])]
     if rec is not None:
         n = rec[2]
-        nodes = np.concatenate([rec[0][i, :n[i]] for i in range(B)] or [np.zeros(0, np.int32)]).astype(np.int64)
-        out += [torch.from_numpy(np.repeat(np.arange(B, dtype=np.int64) + offset, n)),
+        rows = n.size  # B, or B x parts (part rows of one stimulus are adjacent)
+        nodes = np.concatenate([rec[0][i, :n[i]] for i in range(rows)] or [np.zeros(0, np.int32)]).astype(np.int64)
+        out += [torch.from_numpy(np.repeat(np.arange(rows, dtype=np.int64) // (rows // B if B else 1) + offset, n)),
                 torch.from_numpy(nodes if p.perm is None else p.perm[nodes]),
-                torch.from_numpy(np.concatenate([rec[1][i, :n[i]] for i in range(B)] or [np.zeros(0, np.int64)]))]
+                torch.from_numpy(np.concatenate([rec[1][i, :n[i]] for i in range(rows)] or [np.zeros(0, np.int64)]))]
     return tuple(out)
+
+
+def _advance_split(p: _Plan, st: GeometricState, parts: int, n_steps: int, f_steps: np.ndarray,
+                   f_nodes: np.ndarray, record: bool, cap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Run every stimulus of ``st`` to ``n_steps``, one after another, each on ``parts`` threads
+    (:func:`~._kernels.advance_split`); returns the spike record with one row per (stimulus, part)."""
+    from neurocircuits.dynamics.geometric._kernels import advance_split
+
+    sp, b, B, L = p.split(parts), st.buffers, st.batch_size, p.L
+    w = int(sp["cap"])
+    rec = (np.zeros((B * parts, cap), np.int32), np.zeros((B * parts, cap), np.int64),
+           np.zeros(B * parts, np.int64))
+    for i in range(B):
+        tl, tl_len = np.zeros((parts, L, w), np.int32), np.zeros((parts, L), np.int64)
+        fired, n_fired = np.zeros((parts, w), np.int32), np.zeros(parts, np.int64)
+        arr_p, disc_p, fptr = np.zeros(parts, np.int64), np.zeros(parts, np.int64), np.zeros(parts, np.int64)
+        rows = slice(i * parts, (i + 1) * parts)
+        advance_split(i, 0, n_steps, n_steps, sp["bounds"], sp["pg"], sp["gdelay"], sp["gstart"], sp["post"],
+                      sp["wpack"], p.np["refr"], p.np["is_input"], L, p.pack, b["node"].view(np.float64), b["node"],
+                      b["ring_w"], tl, tl_len, fired, n_fired, b["first"], b["counts"], arr_p, disc_p, f_steps,
+                      f_nodes, fptr, record, rec[0][rows], rec[1][rows], rec[2][rows])
+        b["arrivals"][i], b["discarded"][i] = arr_p.sum(), disc_p.sum()
+    st.t = n_steps
+    return rec if record else None
 
 
 def _run_torch(p: _Plan, steps: np.ndarray, n_steps: int, record: bool, offset: int) -> tuple:
