@@ -371,3 +371,27 @@ def test_split_is_chosen_only_where_it_pays(monkeypatch: pytest.MonkeyPatch) -> 
             assert fast._split_parts(fast._plan(big, 1.0, torch.device("cpu"), None, "numba"), 1) == 0  # too small
     finally:
         numba.set_num_threads(old)
+
+
+@pytest.mark.skipif(not numba_available(), reason="numba (the [fast] extra) not installed")
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("window", [False, True])
+def test_spike_record_emptied_when_full(split: bool, window: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record row that could not take another step stops the kernel, is emptied and the run
+    goes on: with room for barely one step, every spike is still recorded once, in order."""
+    from neurocircuits.dynamics.geometric import fast
+
+    monkeypatch.setattr(fast, "_record_room", lambda n: n + 1)
+    if split:
+        monkeypatch.setattr(fast, "_SPLIT_MIN_EDGES", 0)
+        monkeypatch.setattr(fast, "_SPLIT_PARTS", 4)  # more parts than the 3 stimuli
+    dt = 0.5
+    net = random_grid_network(5, n=60, dt=dt, window=window)
+    stim = random_stimulus(5, 3, net.n_inputs, dt)
+    ref = simulate_reference(net, stim, horizon=40.0)
+    got = simulate(net, stim, horizon=40.0, dt=dt, record_spikes=True, backend="numba")
+    assert int(ref.counts.sum()) > 2 * (net.n + 1)  # the record really filled and was emptied
+    for b in range(stim.shape[0]):
+        assert got.spike_trains(b) == ref.spike_trains(b)
+    assert torch.equal(got.counts, ref.counts) and torch.equal(got.arrivals, ref.arrivals)
+    assert bool(next(p for k, p in net._plans.items() if k[4])._splits) == (split and not window)

@@ -1,7 +1,8 @@
 """Compiled (numba) kernel of the discrete-time engine; imported only when numba is installed.
 
 Each stimulus (batch element) is independent, so the batch is split over threads
-(``prange``). Within an element the work of a step is proportional to the nodes that
+(``prange``); a batch smaller than the thread count can instead split each stimulus over the
+threads (:func:`advance_split`, at the end of this module). Within an element the work of a step is proportional to the nodes that
 receive an arrival, lose one from their window, or fire, plus their out-edges:
 
 * pending arrivals live in a ring of ``L`` slots; each slot holds summed weights and
@@ -59,6 +60,7 @@ def _count_spike(b, j, t, first, counts, record, rec_node, rec_step, rec_len):
 def _element(b, t0, t1, horizon_steps, rowptr, post, delay, weight, refr, win, thr, is_input, L, M1, pack,
              S, ready, ring_w, ring_n, tl, tl_len, ex_w, ex_ep, el, el_len, mark, cand, fired, n_fired,
              first, counts, arrivals, discarded, f_steps, f_nodes, fptr, record, rec_node, rec_step, rec_len):
+    room = rec_node.shape[1] - S.shape[1]  # a step books at most N spikes
     for t in range(t0, t1):
         slot = t % L
         eslot = t % M1
@@ -142,6 +144,9 @@ def _element(b, t0, t1, horizon_steps, rowptr, post, delay, weight, refr, win, t
                     ring_n[b, s2, p] += 1
                     ring_w[b, s2, p] += weight[e]
         n_fired[b] = nf
+        if record and rec_len[b] > room:  # the record could not take another step: stop here
+            return t + 1
+    return t1
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -161,6 +166,8 @@ def _element_packed(b, t0, t1, horizon_steps, gptr, gdelay, gstart, post, wpack,
     fr = fired[b]
     inv = 1.0 / pack
     nf = 0
+    room = rec_node.shape[1] - nib.shape[0]
+    stop = t1
     for t in range(t0, t1):
         slot = t % L
         nf = 0
@@ -205,24 +212,33 @@ def _element_packed(b, t0, t1, horizon_steps, gptr, gdelay, gstart, post, wpack,
                     ln += np.int64(v == 0.0)
                     rw[p, s2] = v + wpack[e]
                 tll[s2] = ln
+        if record and rec_len[b] > room:
+            stop = t + 1
+            break
     n_fired[b] = nf
+    return stop
 
 
 @njit(cache=True, parallel=True, boundscheck=False)
 def advance(t0, t1, horizon_steps, rowptr, post, delay, weight, wpack, gptr, gdelay, gstart, refr, win, thr, is_input, L, M1, pack,
             nodef, node, ring_w, ring_n, tl, tl_len, ex_w, ex_ep, el, el_len, mark, cand, fired, n_fired,
             first, counts, arrivals, discarded, f_steps, f_nodes, fptr, record, rec_node, rec_step, rec_len):
-    """Run steps ``t0 .. t1 - 1`` for every batch element (in parallel over the batch)."""
+    """Run steps ``t0[b] .. t1 - 1`` of every batch element ``b`` (in parallel over the batch).
+
+    An element stops early when its spike record (``record``) has less room than one step can
+    fill; ``t0[b]`` is set to the step it reached (``t1`` when done), so that the caller can
+    empty the record and call again.
+    """
     if M1 == 1 and pack > 0.0:
         for b in prange(node.shape[0]):
-            _element_packed(b, t0, t1, horizon_steps, gptr, gdelay, gstart, post, wpack, refr, is_input, L, pack,
+            t0[b] = _element_packed(b, t0[b], t1, horizon_steps, gptr, gdelay, gstart, post, wpack, refr, is_input, L, pack,
                             nodef, node, ring_w, tl, tl_len, fired, n_fired, first, counts, arrivals, discarded,
                             f_steps, f_nodes, fptr, record, rec_node, rec_step, rec_len)
         return
     S = nodef[:, :, 0]
     ready = node[:, :, 1]
     for b in prange(S.shape[0]):
-        _element(b, t0, t1, horizon_steps, rowptr, post, delay, weight, refr, win, thr, is_input, L, M1, pack,
+        t0[b] = _element(b, t0[b], t1, horizon_steps, rowptr, post, delay, weight, refr, win, thr, is_input, L, M1, pack,
                  S, ready, ring_w, ring_n, tl, tl_len, ex_w, ex_ep, el, el_len, mark, cand, fired, n_fired,
                  first, counts, arrivals, discarded, f_steps, f_nodes, fptr, record, rec_node, rec_step,
                  rec_len)
@@ -320,13 +336,15 @@ def advance_split(b, t0, t1, horizon_steps, bounds, pg, gdelay, gstart, post, wp
                   f_steps, f_nodes, fptr, record, rec_node, rec_step, rec_len):
     """Run steps ``t0 .. t1 - 1`` of batch element ``b`` on ``P = len(bounds) - 1`` threads
     (infinite windows, packed ring; the arrays of one element, part-indexed where they are
-    per part)."""
+    per part). Returns the step reached: ``t1``, or earlier when a part's spike record has
+    less room than one step can fill."""
     P = bounds.shape[0] - 1
     rw = ring_w[b]
     nfb = nodef[b]
     nib = node[b]
     fb = first[b]
     cb = counts[b]
+    room = rec_node.shape[1] - (tl.shape[2] - 1)  # a part books at most its node count per step
     for t in range(t0, t1):
         slot = t % L
         for k in prange(P):
@@ -336,3 +354,6 @@ def advance_split(b, t0, t1, horizon_steps, bounds, pg, gdelay, gstart, post, wp
         for k in prange(P):
             _scatter_part(k, t, slot, horizon_steps, P, pg, gdelay, gstart, post, wpack, L, rw, tl, tl_len, fired,
                           n_fired)
+        if record and rec_len.max() > room:  # a part's record could not take another step
+            return t + 1
+    return t1

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -497,7 +498,10 @@ def step(net: GeometricNetwork, state: GeometricState, inputs: Any = None
 
 
 def _numba_advance(state: GeometricState, t1: int, horizon_steps: int, f_steps: np.ndarray, f_nodes: np.ndarray,
-                   fptr: np.ndarray, rec: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> None:
+                   fptr: np.ndarray, rec: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+                   t0: np.ndarray | None = None) -> None:
+    """Advance every element from ``state.t`` (or from ``t0[b]``, updated in place: where each
+    element stopped, ``t1`` unless its record ``rec`` filled up) to step ``t1``."""
     from neurocircuits.dynamics.geometric._kernels import advance
 
     p, b = state.plan.np, state.buffers
@@ -508,12 +512,16 @@ def _numba_advance(state: GeometricState, t1: int, horizon_steps: int, f_steps: 
         record = False
     else:
         record = True
-    advance(state.t, t1, horizon_steps, p["rowptr"], p["post"], p["delay"], p["weight"], p["wpack"], p["gptr"], p["gdelay"], p["gstart"], p["refr"], p["win"],
+    own = t0 is None
+    if t0 is None:
+        t0 = np.full(state.batch_size, state.t, np.int64)
+    advance(t0, t1, horizon_steps, p["rowptr"], p["post"], p["delay"], p["weight"], p["wpack"], p["gptr"], p["gdelay"], p["gstart"], p["refr"], p["win"],
             p["thr"], p["is_input"], state.plan.L, M1, state.plan.pack, b["node"].view(np.float64), b["node"], b["ring_w"], b["ring_n"], b["tl"],
             b["tl_len"], b["ex_w"], b["ex_ep"], b["el"], b["el_len"], b["mark"], b["cand"], b["fired"],
             b["n_fired"], b["first"], b["counts"], b["arrivals"], b["discarded"], f_steps, f_nodes, fptr,
             record, rec[0], rec[1], rec[2])
-    state.t = t1
+    if own or (t0 == t1).all():
+        state.t = t1
 
 
 def _torch_step(st: GeometricState, forced: torch.Tensor | None, spikes: bool = True
@@ -606,7 +614,10 @@ def simulate(net: GeometricNetwork, stimulus: Any, horizon: float, *, dt: float 
         record_spikes: also return every spike as (stimulus, node, time).
         dtype: accumulator dtype of the torch backend (see :func:`initial_state`).
         backend: ``"auto"``, ``"numba"`` or ``"torch"``.
-        num_threads: threads of the numba backend (default ``torch.get_num_threads()``).
+        num_threads: threads of the numba backend (default ``torch.get_num_threads()``): one
+            stimulus per thread at a time, or, when the batch has fewer stimuli than threads
+            and the network at least 2**18 edges, each stimulus split over all of them (same
+            results).
 
     Returns:
         :class:`SpikeResult` on CPU (first-spike times in time units, multiples of ``dt``).
@@ -655,7 +666,12 @@ def simulate(net: GeometricNetwork, stimulus: Any, horizon: float, *, dt: float 
                       float(np.median(lam)) if lam.size else float("nan"))
     if record_spikes:
         b, nodes, steps = cat(4), cat(5), cat(6)
-        order = torch.from_numpy(np.lexsort((nodes.numpy(), steps.numpy(), b.numpy())))
+        bn, nn, sn = b.numpy(), nodes.numpy(), steps.numpy()
+        span = (int(sn.max()) + 1) if sn.size else 1
+        if stim.shape[0] * span * max(net.n, 1) < 2 ** 62:  # one key per (stimulus, step, node): unique
+            order = torch.from_numpy(np.argsort((bn * span + sn) * net.n + nn))
+        else:
+            order = torch.from_numpy(np.lexsort((nn, sn, bn)))
         res.spike_batch, res.spike_node, res.spike_time = b[order], nodes[order], steps[order].double() * dt
     return res
 
@@ -674,6 +690,12 @@ def _split_parts(p: _Plan, B: int) -> int:
     return threads
 
 
+def _record_room(n: int) -> int:
+    """Spikes a record row holds before the kernel stops to have it emptied (at least ``n + 1``:
+    one step of ``n`` nodes must fit)."""
+    return max(4 * n + 1024, 1 << 16)
+
+
 _SPLIT_MIN_EDGES = 2 ** 18  # below this (e.g. 10k nodes x degree 25) one thread per stimulus is as fast
 _SPLIT_PARTS: int | None = None  # tests force a part count (also on a one-core machine)
 
@@ -685,55 +707,74 @@ def _run_numba(p: _Plan, steps: np.ndarray, n_steps: int, record: bool, offset: 
     inputs = p.net.inputs if p.inv is None else p.inv[p.net.inputs]
     f_nodes = np.ascontiguousarray(inputs[order]).astype(np.int64)
     parts = _split_parts(p, B)
-    cap = 4 * p.n + 1024 if record else 0
-    while True:
-        st = _fresh_state(p, B)
-        if parts:
-            rec = _advance_split(p, st, parts, n_steps, f_steps, f_nodes, record, cap)
-        else:
-            rec = (np.zeros((B, cap), np.int32), np.zeros((B, cap), np.int64), np.zeros(B, np.int64)) if record else None
-            _numba_advance(st, n_steps, n_steps, f_steps, f_nodes, np.zeros(B, np.int64), rec)
-        if rec is None or rec[2].max(initial=0) <= cap:
-            break
-        cap = int(rec[2].max())  # too many spikes for the buffer: run again with room for all
+    st = _fresh_state(p, B)
+    # the spike record: one row per stimulus (per (stimulus, part) when split); a kernel stops
+    # when a row could not take another step, and the rows are emptied here before it goes on
+    rows = B * parts if parts else B
+    cap = _record_room(p.n) if record else 0
+    rec = (np.zeros((rows, cap), np.int32), np.zeros((rows, cap), np.int64), np.zeros(rows, np.int64))
+    got: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(rows)]
+
+    def drain(sel: range) -> None:
+        for r in sel:
+            n = int(rec[2][r])
+            if n:
+                got[r].append((rec[0][r, :n].copy(), rec[1][r, :n].copy()))
+        rec[2][sel.start:sel.stop] = 0
+
+    if parts:
+        _advance_split(p, st, parts, n_steps, f_steps, f_nodes, record, rec, drain)
+    else:
+        t0, fptr = np.zeros(B, np.int64), np.zeros(B, np.int64)
+        while True:
+            _numba_advance(st, n_steps, n_steps, f_steps, f_nodes, fptr, rec if record else None, t0)
+            drain(range(rows))
+            if (t0 >= n_steps).all():
+                break
+        st.t = n_steps
     b = st.buffers
     first, counts = b["first"], b["counts"]
     if p.inv is not None:  # back to the network's numbering
         first, counts = np.ascontiguousarray(first[:, p.inv]), np.ascontiguousarray(counts[:, p.inv])
     out = [torch.from_numpy(first), torch.from_numpy(counts), torch.from_numpy(b["arrivals"]),
            torch.from_numpy(b["discarded"])]
-    if rec is not None:
-        n = rec[2]
-        rows = n.size  # B, or B x parts (part rows of one stimulus are adjacent)
-        nodes = np.concatenate([rec[0][i, :n[i]] for i in range(rows)] or [np.zeros(0, np.int32)]).astype(np.int64)
-        out += [torch.from_numpy(np.repeat(np.arange(rows, dtype=np.int64) // (rows // B if B else 1) + offset, n)),
+    if record:
+        n = np.array([sum(a.size for a, _ in g) for g in got], np.int64)
+        nodes = np.concatenate([a for g in got for a, _ in g] or [np.zeros(0, np.int32)]).astype(np.int64)
+        per = parts or 1  # the part rows of one stimulus are adjacent
+        out += [torch.from_numpy(np.repeat(np.arange(rows, dtype=np.int64) // per + offset, n)),
                 torch.from_numpy(nodes if p.perm is None else p.perm[nodes]),
-                torch.from_numpy(np.concatenate([rec[1][i, :n[i]] for i in range(rows)] or [np.zeros(0, np.int64)]))]
+                torch.from_numpy(np.concatenate([s for g in got for _, s in g] or [np.zeros(0, np.int64)]))]
     return tuple(out)
 
 
 def _advance_split(p: _Plan, st: GeometricState, parts: int, n_steps: int, f_steps: np.ndarray,
-                   f_nodes: np.ndarray, record: bool, cap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+                   f_nodes: np.ndarray, record: bool, rec: tuple[np.ndarray, np.ndarray, np.ndarray],
+                   drain: Callable[[range], None]) -> None:
     """Run every stimulus of ``st`` to ``n_steps``, one after another, each on ``parts`` threads
-    (:func:`~._kernels.advance_split`); returns the spike record with one row per (stimulus, part)."""
+    (:func:`~._kernels.advance_split`); the spike record has one row per (stimulus, part), and
+    ``drain`` empties the rows of a stimulus whenever its kernel stops for room."""
     from neurocircuits.dynamics.geometric._kernels import advance_split
 
     sp, b, B, L = p.split(parts), st.buffers, st.batch_size, p.L
     w = int(sp["cap"])
-    rec = (np.zeros((B * parts, cap), np.int32), np.zeros((B * parts, cap), np.int64),
-           np.zeros(B * parts, np.int64))
     for i in range(B):
         tl, tl_len = np.zeros((parts, L, w), np.int32), np.zeros((parts, L), np.int64)
         fired, n_fired = np.zeros((parts, w), np.int32), np.zeros(parts, np.int64)
         arr_p, disc_p, fptr = np.zeros(parts, np.int64), np.zeros(parts, np.int64), np.zeros(parts, np.int64)
-        rows = slice(i * parts, (i + 1) * parts)
-        advance_split(i, 0, n_steps, n_steps, sp["bounds"], sp["pg"], sp["gdelay"], sp["gstart"], sp["post"],
-                      sp["wpack"], p.np["refr"], p.np["is_input"], L, p.pack, b["node"].view(np.float64), b["node"],
-                      b["ring_w"], tl, tl_len, fired, n_fired, b["first"], b["counts"], arr_p, disc_p, f_steps,
-                      f_nodes, fptr, record, rec[0][rows], rec[1][rows], rec[2][rows])
+        rows = range(i * parts, (i + 1) * parts)
+        t = 0
+        while True:
+            t = advance_split(i, t, n_steps, n_steps, sp["bounds"], sp["pg"], sp["gdelay"], sp["gstart"], sp["post"],
+                              sp["wpack"], p.np["refr"], p.np["is_input"], L, p.pack, b["node"].view(np.float64),
+                              b["node"], b["ring_w"], tl, tl_len, fired, n_fired, b["first"], b["counts"], arr_p,
+                              disc_p, f_steps, f_nodes, fptr, record, rec[0][i * parts:(i + 1) * parts],
+                              rec[1][i * parts:(i + 1) * parts], rec[2][i * parts:(i + 1) * parts])
+            drain(rows)
+            if t >= n_steps:
+                break
         b["arrivals"][i], b["discarded"][i] = arr_p.sum(), disc_p.sum()
     st.t = n_steps
-    return rec if record else None
 
 
 def _run_torch(p: _Plan, steps: np.ndarray, n_steps: int, record: bool, offset: int) -> tuple:
