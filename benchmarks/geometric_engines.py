@@ -293,7 +293,8 @@ def table(rows: list[dict], all_threads: int) -> str:
                if "brian2_setup_s" in r else "- | - | ")
             + f"{r['fast_b1_t1_events_per_s']:.3g} ({x('fast_b1_t1')}) | "
             f"{r.get(f'fast_b1_t{all_threads}_events_per_s', float('nan')):.3g} ({x(f'fast_b1_t{all_threads}')}) | "
-            f"{r.get(f'fast_b8_t{all_threads}_events_per_s', float('nan')):.3g} ({x(f'fast_b8_t{all_threads}')}) | "
+            + (f"{r[f'fast_b8_t{all_threads}_events_per_s']:.3g} ({x(f'fast_b8_t{all_threads}')}) | "
+               if f"fast_b8_t{all_threads}_events_per_s" in r else "- | ")
             + (f"{b64:.3g} ({x(f'fast_b64_t{all_threads}')}; "
                f"{r.get(f'fast_b64_t{all_threads}_vs_brian2_steady', float('nan')):.2f}) | " if b64 else "- | ")
             + (f"{r['brian2_standalone_steady_events_per_s']:.3g} "
