@@ -9,9 +9,10 @@ style of Norse's functional cells. :func:`simulate` is a loop over the same step
 Two backends compute the same spike trains:
 
 * ``"numba"`` (CPU; needs the optional ``numba`` package, ``pip install neurocircuits[fast]``):
-  a compiled kernel, parallel over the batch; a step costs time proportional to the nodes
-  that receive an arrival, leave a window or fire, and their out-edges, not to ``N``.
-  No Python runs between steps inside :func:`simulate`.
+  a compiled kernel, parallel over the batch (or, for fewer stimuli than threads on a large
+  network, over parts of the nodes of each stimulus); a step costs time proportional to the
+  nodes that receive an arrival, leave a window or fire, and their out-edges, not to ``N``.
+  No Python runs between steps inside :func:`simulate` (except to empty a full spike record).
 * ``"torch"`` (CPU or CUDA): dense ``(B, N)`` tensor operations per step. On the CPU the
   firing nodes' out-edges are gathered from the CSR arrays and scattered with ``index_add_``
   (cost O(B N) per step plus O(events); the step's spike count is read back). On CUDA they
@@ -26,8 +27,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, field, replace
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
