@@ -43,17 +43,18 @@ def _forced_spikes(b, t, f_steps, f_nodes, fptr, fired_row, nf):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _count_spike(b, j, t, first, counts, record, rec_node, rec_step, rec_len):
-    """Book a spike of node ``j`` at step ``t``: first-spike step, count, and the record if asked."""
+def _count_spike(b, j, t, first, counts, record, rec_node, rec_step, rec_len, row):
+    """Book a spike of node ``j`` of element ``b`` at step ``t``: first-spike step, count, and
+    the record (row ``row``) if asked."""
     if counts[b, j] == 0:
         first[b, j] = t
     counts[b, j] += 1
     if record:
-        r = rec_len[b]
+        r = rec_len[row]
         if r < rec_node.shape[1]:
-            rec_node[b, r] = j
-            rec_step[b, r] = t
-        rec_len[b] = r + 1
+            rec_node[row, r] = j
+            rec_step[row, r] = t
+        rec_len[row] = r + 1
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
@@ -122,7 +123,7 @@ def _element(b, t0, t1, horizon_steps, rowptr, post, delay, weight, refr, win, t
             j = fired[b, q]
             S[b, j] = 0.0
             ready[b, j] = t + refr[j]
-            _count_spike(b, j, t, first, counts, record, rec_node, rec_step, rec_len)
+            _count_spike(b, j, t, first, counts, record, rec_node, rec_step, rec_len, b)
             for e in range(rowptr[j], rowptr[j + 1]):
                 a = t + delay[e]
                 if a >= horizon_steps:  # would arrive after the horizon: never happens
@@ -195,7 +196,7 @@ def _element_packed(b, t0, t1, horizon_steps, gptr, gdelay, gstart, post, wpack,
             j = fr[q]
             nfb[j, 0] = 0.0
             nib[j, 1] = t + refr[j]
-            _count_spike(b, j, t, first, counts, record, rec_node, rec_step, rec_len)
+            _count_spike(b, j, t, first, counts, record, rec_node, rec_step, rec_len, b)
             for g in range(gptr[j], gptr[j + 1]):  # delay groups, by increasing delay
                 d = gdelay[g]
                 if t + d >= horizon_steps:  # these and later groups arrive after the horizon
@@ -292,15 +293,7 @@ def _receive_part(k, t, slot, lo, hi, b, refr, is_input, pack, rw, nfb, nib, tl,
         j = fr[q]
         nfb[j, 0] = 0.0
         nib[j, 1] = t + refr[j]
-        if counts[j] == 0:
-            first[j] = t
-        counts[j] += 1
-        if record:
-            r = rec_len[k]
-            if r < rec_node.shape[1]:
-                rec_node[k, r] = j
-                rec_step[k, r] = t
-            rec_len[k] = r + 1
+        _count_spike(b, j, t, first, counts, record, rec_node, rec_step, rec_len, k)
     n_fired[k] = nf
 
 
@@ -342,14 +335,12 @@ def advance_split(b, t0, t1, horizon_steps, bounds, pg, gdelay, gstart, post, wp
     rw = ring_w[b]
     nfb = nodef[b]
     nib = node[b]
-    fb = first[b]
-    cb = counts[b]
     room = rec_node.shape[1] - (tl.shape[2] - 1)  # a part books at most its node count per step
     for t in range(t0, t1):
         slot = t % L
         for k in prange(P):
             _receive_part(k, t, slot, bounds[k], bounds[k + 1], b, refr, is_input, pack, rw, nfb, nib, tl, tl_len,
-                          fired, n_fired, fb, cb, arr_p, disc_p, f_steps, f_nodes, fptr, record, rec_node,
+                          fired, n_fired, first, counts, arr_p, disc_p, f_steps, f_nodes, fptr, record, rec_node,
                           rec_step, rec_len)
         for k in prange(P):
             _scatter_part(k, t, slot, horizon_steps, P, pg, gdelay, gstart, post, wpack, L, rw, tl, tl_len, fired,
